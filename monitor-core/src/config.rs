@@ -1,0 +1,393 @@
+//! Runtime configuration: environment variables first, then a [`ConfigBuilder`] that overrides
+//! them. Settings live in atomics so the hot path reads them with one relaxed load.
+//!
+//! | variable | meaning | default |
+//! |---|---|---|
+//! | `MONITOR_DISABLE` | `1`/`true`: record nothing, log nothing (the annotated code still runs) | off |
+//! | `MONITOR_SLOW_QUERY` | slow-query threshold, e.g. `500ms` | `30s` |
+//! | `MONITOR_MEMORY_WARN` | warn when a step's peak RSS passes this, e.g. `512MiB` | `1GiB` |
+//! | `MONITOR_SAMPLE_INTERVAL` | RSS sampler interval while a step runs | `10ms` |
+//! | `MONITOR_ENFORCE_BUDGETS` | `1`: a passed `max_peak`/`max_duration` budget panics after the call | off |
+//! | `MONITOR_SPANS` | `1`: open a `tracing` span per monitored call | off |
+//!
+//! A bad value never panics: it produces one [`ConfigError`] naming the variable and the value,
+//! logged as a `warn` event, and the default stays in force.
+
+use std::fmt;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
+use std::sync::Once;
+use std::time::Duration;
+
+static DISABLED: AtomicBool = AtomicBool::new(false);
+static SLOW_QUERY_NS: AtomicU64 = AtomicU64::new(DEFAULT_SLOW_QUERY_NS);
+static MEMORY_WARN: AtomicU64 = AtomicU64::new(DEFAULT_MEMORY_WARN);
+static SAMPLE_INTERVAL_NS: AtomicU64 = AtomicU64::new(DEFAULT_SAMPLE_INTERVAL_NS);
+static ENFORCE_BUDGETS: AtomicBool = AtomicBool::new(false);
+static SPANS: AtomicBool = AtomicBool::new(false);
+static INIT: Once = Once::new();
+
+/// Default slow-query threshold: 30 s, as in the seed notes.
+pub const DEFAULT_SLOW_QUERY_NS: u64 = 30_000_000_000;
+/// Default memory warning threshold: 1 GiB, as in the seed notes.
+pub const DEFAULT_MEMORY_WARN: u64 = 1 << 30;
+/// Default RSS sampling interval: 10 ms.
+pub const DEFAULT_SAMPLE_INTERVAL_NS: u64 = 10_000_000;
+
+/// A rejected configuration value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigError {
+    /// The environment variable (or builder setting).
+    pub variable: String,
+    /// The value as given.
+    pub value: String,
+    /// What would have been accepted.
+    pub expected: String,
+    /// The value kept instead, as text.
+    pub kept: String,
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{}={:?} is not valid: expected {}; keeping {}",
+            self.variable, self.value, self.expected, self.kept
+        )
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+/// Looks up environment variables; a function so tests can feed their own.
+pub type Lookup<'a> = &'a dyn Fn(&str) -> Option<String>;
+
+/// Reads a duration variable (`"500ms"`), reporting a bad value into `errors`.
+pub fn env_duration(
+    lookup: Lookup<'_>,
+    var: &str,
+    default: Duration,
+    errors: &mut Vec<ConfigError>,
+) -> Duration {
+    match lookup(var) {
+        None => default,
+        Some(v) => match monitor_units::parse_duration_nanos(&v) {
+            Ok(ns) => Duration::from_nanos(ns),
+            Err(e) => {
+                errors.push(ConfigError {
+                    variable: var.to_owned(),
+                    value: v,
+                    expected: e.expected().to_owned(),
+                    kept: format!("{default:?}"),
+                });
+                default
+            }
+        },
+    }
+}
+
+/// Reads a byte-size variable (`"512MiB"`), reporting a bad value into `errors`.
+pub fn env_bytes(
+    lookup: Lookup<'_>,
+    var: &str,
+    default: u64,
+    errors: &mut Vec<ConfigError>,
+) -> u64 {
+    match lookup(var) {
+        None => default,
+        Some(v) => match monitor_units::parse_bytes(&v) {
+            Ok(b) => b,
+            Err(e) => {
+                errors.push(ConfigError {
+                    variable: var.to_owned(),
+                    value: v,
+                    expected: e.expected().to_owned(),
+                    kept: format!("{default} bytes"),
+                });
+                default
+            }
+        },
+    }
+}
+
+/// Reads a boolean variable (`1/true/yes/on`, `0/false/no/off`, any case).
+pub fn env_bool(
+    lookup: Lookup<'_>,
+    var: &str,
+    default: bool,
+    errors: &mut Vec<ConfigError>,
+) -> bool {
+    match lookup(var) {
+        None => default,
+        Some(v) => match v.trim().to_ascii_lowercase().as_str() {
+            "1" | "true" | "yes" | "on" => true,
+            "0" | "false" | "no" | "off" | "" => false,
+            _ => {
+                errors.push(ConfigError {
+                    variable: var.to_owned(),
+                    value: v,
+                    expected: "one of 1, true, yes, on, 0, false, no, off".to_owned(),
+                    kept: default.to_string(),
+                });
+                default
+            }
+        },
+    }
+}
+
+/// Logs each error once as a `warn` event naming the variable and the value.
+pub fn report_errors(errors: &[ConfigError]) {
+    for e in errors {
+        tracing::warn!(
+            target: "monitor",
+            variable = %e.variable,
+            value = %e.value,
+            "invalid configuration: {e}"
+        );
+    }
+}
+
+/// The runtime settings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Config {
+    /// Record nothing (the annotated code still runs).
+    pub disabled: bool,
+    /// Global slow-query threshold.
+    pub slow_query: Duration,
+    /// Global memory warning threshold, bytes.
+    pub memory_warn: u64,
+    /// RSS sampler interval.
+    pub sample_interval: Duration,
+    /// Panic after a call that passed its budget.
+    pub enforce_budgets: bool,
+    /// Open a `tracing` span per call.
+    pub spans: bool,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            disabled: false,
+            slow_query: Duration::from_nanos(DEFAULT_SLOW_QUERY_NS),
+            memory_warn: DEFAULT_MEMORY_WARN,
+            sample_interval: Duration::from_nanos(DEFAULT_SAMPLE_INTERVAL_NS),
+            enforce_budgets: false,
+            spans: false,
+        }
+    }
+}
+
+impl Config {
+    /// Reads every `MONITOR_*` variable through `lookup`; bad values are returned, defaults kept.
+    #[must_use]
+    pub fn from_lookup(lookup: Lookup<'_>) -> (Config, Vec<ConfigError>) {
+        let d = Config::default();
+        let mut errors = Vec::new();
+        let c = Config {
+            disabled: env_bool(lookup, "MONITOR_DISABLE", d.disabled, &mut errors),
+            slow_query: env_duration(lookup, "MONITOR_SLOW_QUERY", d.slow_query, &mut errors),
+            memory_warn: env_bytes(lookup, "MONITOR_MEMORY_WARN", d.memory_warn, &mut errors),
+            sample_interval: env_duration(
+                lookup,
+                "MONITOR_SAMPLE_INTERVAL",
+                d.sample_interval,
+                &mut errors,
+            ),
+            enforce_budgets: env_bool(
+                lookup,
+                "MONITOR_ENFORCE_BUDGETS",
+                d.enforce_budgets,
+                &mut errors,
+            ),
+            spans: env_bool(lookup, "MONITOR_SPANS", d.spans, &mut errors),
+        };
+        (c, errors)
+    }
+
+    /// Reads the process environment.
+    #[must_use]
+    pub fn from_env() -> (Config, Vec<ConfigError>) {
+        Self::from_lookup(&|k| std::env::var(k).ok())
+    }
+
+    /// The settings in force now.
+    #[must_use]
+    pub fn current() -> Config {
+        ensure_init();
+        Config {
+            disabled: DISABLED.load(Relaxed),
+            slow_query: Duration::from_nanos(SLOW_QUERY_NS.load(Relaxed)),
+            memory_warn: MEMORY_WARN.load(Relaxed),
+            sample_interval: Duration::from_nanos(SAMPLE_INTERVAL_NS.load(Relaxed)),
+            enforce_budgets: ENFORCE_BUDGETS.load(Relaxed),
+            spans: SPANS.load(Relaxed),
+        }
+    }
+
+    /// A builder starting from the environment's settings.
+    pub fn builder() -> ConfigBuilder {
+        ensure_init();
+        ConfigBuilder {
+            config: Config::current(),
+        }
+    }
+
+    fn store(&self) {
+        DISABLED.store(self.disabled, Relaxed);
+        SLOW_QUERY_NS.store(saturating_nanos(self.slow_query), Relaxed);
+        MEMORY_WARN.store(self.memory_warn, Relaxed);
+        SAMPLE_INTERVAL_NS.store(
+            saturating_nanos(self.sample_interval).max(1_000_000),
+            Relaxed,
+        );
+        ENFORCE_BUDGETS.store(self.enforce_budgets, Relaxed);
+        SPANS.store(self.spans, Relaxed);
+    }
+}
+
+fn saturating_nanos(d: Duration) -> u64 {
+    u64::try_from(d.as_nanos()).unwrap_or(u64::MAX)
+}
+
+/// Overrides the environment's settings in code; [`ConfigBuilder::install`] applies them.
+#[derive(Debug, Clone)]
+#[must_use]
+pub struct ConfigBuilder {
+    config: Config,
+}
+
+impl ConfigBuilder {
+    /// Turns recording off (or back on).
+    pub fn disabled(mut self, off: bool) -> Self {
+        self.config.disabled = off;
+        self
+    }
+
+    /// Sets the global slow-query threshold.
+    pub fn slow_query(mut self, threshold: Duration) -> Self {
+        self.config.slow_query = threshold;
+        self
+    }
+
+    /// Sets the global memory warning threshold in bytes.
+    pub fn memory_warn(mut self, bytes: u64) -> Self {
+        self.config.memory_warn = bytes;
+        self
+    }
+
+    /// Sets the RSS sampler interval (at least 1 ms).
+    pub fn sample_interval(mut self, interval: Duration) -> Self {
+        self.config.sample_interval = interval;
+        self
+    }
+
+    /// Makes passed budgets panic after the call.
+    pub fn enforce_budgets(mut self, on: bool) -> Self {
+        self.config.enforce_budgets = on;
+        self
+    }
+
+    /// Opens a `tracing` span per monitored call.
+    pub fn spans(mut self, on: bool) -> Self {
+        self.config.spans = on;
+        self
+    }
+
+    /// Applies the settings process-wide and returns them.
+    pub fn install(self) -> Config {
+        self.config.store();
+        self.config
+    }
+}
+
+/// Reads the environment once (on the first registration of any site, or the first config call).
+pub fn ensure_init() {
+    INIT.call_once(|| {
+        let (c, errors) = Config::from_env();
+        c.store();
+        report_errors(&errors);
+    });
+}
+
+#[inline]
+pub(crate) fn disabled() -> bool {
+    DISABLED.load(Relaxed)
+}
+
+#[inline]
+pub(crate) fn slow_query_ns() -> u64 {
+    SLOW_QUERY_NS.load(Relaxed)
+}
+
+#[inline]
+pub(crate) fn memory_warn() -> u64 {
+    MEMORY_WARN.load(Relaxed)
+}
+
+#[inline]
+#[allow(dead_code)] // read by the RSS sampler
+pub(crate) fn sample_interval() -> Duration {
+    Duration::from_nanos(SAMPLE_INTERVAL_NS.load(Relaxed))
+}
+
+#[inline]
+pub(crate) fn enforce_budgets() -> bool {
+    ENFORCE_BUDGETS.load(Relaxed)
+}
+
+#[inline]
+pub(crate) fn spans() -> bool {
+    SPANS.load(Relaxed)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn with(vars: &[(&str, &str)]) -> (Config, Vec<ConfigError>) {
+        let vars: Vec<(String, String)> = vars
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        Config::from_lookup(&move |k| vars.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone()))
+    }
+
+    #[test]
+    fn reads_good_values() {
+        let (c, e) = with(&[
+            ("MONITOR_SLOW_QUERY", "250ms"),
+            ("MONITOR_DISABLE", "true"),
+            ("MONITOR_MEMORY_WARN", "512MiB"),
+        ]);
+        assert!(e.is_empty());
+        assert_eq!(c.slow_query, Duration::from_millis(250));
+        assert!(c.disabled);
+        assert_eq!(c.memory_warn, 512 << 20);
+    }
+
+    #[test]
+    fn bad_value_names_variable_and_value_and_keeps_default() {
+        let (c, e) = with(&[("MONITOR_SLOW_QUERY", "soon"), ("MONITOR_DISABLE", "maybe")]);
+        assert_eq!(c.slow_query, Duration::from_secs(30));
+        assert!(!c.disabled);
+        assert_eq!(e.len(), 2);
+        let msg = e
+            .iter()
+            .find(|e| e.variable == "MONITOR_SLOW_QUERY")
+            .unwrap()
+            .to_string();
+        assert!(
+            msg.starts_with("MONITOR_SLOW_QUERY=\"soon\" is not valid: expected a number"),
+            "{msg}"
+        );
+        assert!(msg.ends_with("keeping 30s"), "{msg}");
+        let msg = e
+            .iter()
+            .find(|e| e.variable == "MONITOR_DISABLE")
+            .unwrap()
+            .to_string();
+        assert!(
+            msg.contains("MONITOR_DISABLE=\"maybe\" is not valid"),
+            "{msg}"
+        );
+    }
+}

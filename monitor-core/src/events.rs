@@ -1,0 +1,118 @@
+//! The `tracing` events a monitored call emits: structured fields, never pre-formatted strings.
+//!
+//! All events use the target `monitor`, so `RUST_LOG=monitor=debug` shows every call and
+//! `monitor=warn` only slow queries, budget warnings and failures.
+//!
+//! | event | level | when |
+//! |---|---|---|
+//! | `step finished` | info | a step returned normally |
+//! | `query finished` | debug | a query returned normally |
+//! | `call returned an error` | error | an `Err` was returned; field `error` has its `Display` |
+//! | `call panicked` | error | the call unwound |
+//! | `call cancelled` | debug | an async call was dropped before it completed |
+//! | `slow query` | warn | a query passed its slow threshold |
+
+use crate::callsite::{Kind, Metadata};
+use crate::stats::{CallRecord, Outcome};
+
+#[allow(clippy::cast_precision_loss)]
+pub(crate) fn ms(ns: u64) -> f64 {
+    ns as f64 / 1e6
+}
+
+/// Emits the completion (or failure) event of one call.
+#[inline]
+pub(crate) fn call_finished(meta: &Metadata, rec: &CallRecord<'_>) {
+    let m = &rec.memory;
+    match rec.outcome {
+        Outcome::Ok => match meta.kind {
+            Kind::Step => tracing::info!(
+                target: "monitor",
+                name = meta.name,
+                kind = "step",
+                duration_ms = ms(rec.duration_ns),
+                busy_ms = rec.busy_ns.map(ms),
+                rows = rec.rows,
+                rss_start = m.rss_start,
+                rss_end = m.rss_end,
+                rss_peak = m.rss_peak,
+                heap_peak = m.heap_peak,
+                "step finished"
+            ),
+            Kind::Query => tracing::debug!(
+                target: "monitor",
+                name = meta.name,
+                kind = "query",
+                duration_ms = ms(rec.duration_ns),
+                busy_ms = rec.busy_ns.map(ms),
+                rows = rec.rows,
+                rss_start = m.rss_start,
+                rss_end = m.rss_end,
+                rss_peak = m.rss_peak,
+                "query finished"
+            ),
+        },
+        Outcome::Err(e) => tracing::error!(
+            target: "monitor",
+            name = meta.name,
+            kind = meta.kind.as_str(),
+            duration_ms = ms(rec.duration_ns),
+            error = %e,
+            "call returned an error"
+        ),
+        Outcome::Panicked => tracing::error!(
+            target: "monitor",
+            name = meta.name,
+            kind = meta.kind.as_str(),
+            duration_ms = ms(rec.duration_ns),
+            "call panicked"
+        ),
+        Outcome::Cancelled => tracing::debug!(
+            target: "monitor",
+            name = meta.name,
+            kind = meta.kind.as_str(),
+            duration_ms = ms(rec.duration_ns),
+            "call cancelled"
+        ),
+    }
+}
+
+/// Emits the slow-query warning.
+#[cold]
+pub(crate) fn slow_query(meta: &Metadata, duration_ns: u64, threshold_ns: u64) {
+    tracing::warn!(
+        target: "monitor",
+        name = meta.name,
+        kind = meta.kind.as_str(),
+        duration_ms = ms(duration_ns),
+        threshold_ms = ms(threshold_ns),
+        "slow query"
+    );
+}
+
+/// Emits the high-memory warning.
+#[cold]
+pub(crate) fn memory_high(meta: &Metadata, rss_peak: u64, threshold: u64) {
+    tracing::warn!(
+        target: "monitor",
+        name = meta.name,
+        kind = meta.kind.as_str(),
+        rss_peak,
+        threshold,
+        "high memory use"
+    );
+}
+
+/// Emits the budget warning.
+#[cold]
+pub(crate) fn budget_passed(meta: &Metadata, budget: &'static str, limit: u64, value: u64) {
+    tracing::warn!(
+        target: "monitor",
+        name = meta.name,
+        kind = meta.kind.as_str(),
+        budget,
+        limit,
+        value,
+        "budget passed"
+    );
+}

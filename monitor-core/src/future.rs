@@ -1,0 +1,165 @@
+//! Async calls: wall time from first poll to completion, busy time inside `poll`, and
+//! cancellation when the future is dropped before it completes.
+
+use crate::callsite::Callsite;
+use crate::clock;
+use crate::guard::{complete, CallEnd, CallStart};
+use crate::rows::{self, RowTally};
+use crate::stats::Outcome;
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+pin_project_lite::pin_project! {
+    /// A future that measures the future it wraps; created by the macros for `async fn` bodies,
+    /// `#[async_trait]` methods and functions returning `Box::pin(async move { .. })`.
+    ///
+    /// It is `Send` exactly when the wrapped future and the probe are.
+    #[must_use = "futures do nothing unless polled"]
+    pub struct MonitoredFuture<F, P> {
+        #[pin]
+        inner: F,
+        site: &'static Callsite,
+        probe: Option<P>,
+        start: Option<CallStart>,
+        begun: bool,
+        busy_ns: u64,
+        tally: RowTally,
+    }
+
+    impl<F, P> PinnedDrop for MonitoredFuture<F, P> {
+        fn drop(this: Pin<&mut Self>) {
+            let this = this.project();
+            if let Some(start) = this.start.take() {
+                let outcome = if std::thread::panicking() {
+                    Outcome::Panicked
+                } else {
+                    Outcome::Cancelled
+                };
+                complete(
+                    this.site,
+                    start,
+                    CallEnd {
+                        end_ticks: clock::now_ticks(),
+                        busy_ns: Some(*this.busy_ns),
+                        outcome,
+                        rows_from_value: None,
+                        tally: *this.tally,
+                    },
+                );
+            }
+        }
+    }
+}
+
+impl<F, P> std::fmt::Debug for MonitoredFuture<F, P> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MonitoredFuture")
+            .field("site", &self.site.metadata().name)
+            .field("busy_ns", &self.busy_ns)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<F, P> MonitoredFuture<F, P>
+where
+    F: Future,
+    P: for<'a> FnOnce(&'a F::Output) -> (Outcome<'a>, Option<u64>),
+{
+    /// Wraps `inner`; `probe` reads the output's outcome and row count when it completes.
+    pub fn new(site: &'static Callsite, inner: F, probe: P) -> Self {
+        MonitoredFuture {
+            inner,
+            site,
+            probe: Some(probe),
+            start: None,
+            begun: false,
+            busy_ns: 0,
+            tally: RowTally::default(),
+        }
+    }
+}
+
+/// Counts a panic if `poll` unwinds; disarmed when it returns.
+struct PollUnwind<'a> {
+    site: &'static Callsite,
+    start: &'a mut Option<CallStart>,
+    busy_ns: u64,
+    t0: u64,
+    armed: bool,
+}
+
+impl Drop for PollUnwind<'_> {
+    fn drop(&mut self) {
+        if self.armed {
+            if let Some(start) = self.start.take() {
+                let end_ticks = clock::now_ticks();
+                complete(
+                    self.site,
+                    start,
+                    CallEnd {
+                        end_ticks,
+                        busy_ns: Some(self.busy_ns + clock::nanos_between(self.t0, end_ticks)),
+                        outcome: Outcome::Panicked,
+                        rows_from_value: None,
+                        tally: RowTally::default(),
+                    },
+                );
+            }
+        }
+    }
+}
+
+impl<F, P> Future for MonitoredFuture<F, P>
+where
+    F: Future,
+    P: for<'a> FnOnce(&'a F::Output) -> (Outcome<'a>, Option<u64>),
+{
+    type Output = F::Output;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
+        let this = self.project();
+        if !*this.begun {
+            *this.begun = true;
+            *this.start = CallStart::begin(this.site);
+        }
+        if this.start.is_none() {
+            return this.inner.poll(cx);
+        }
+        // Cloned only when spans are on (`MONITOR_SPANS`); `None` costs nothing.
+        let span = this.start.as_ref().and_then(|s| s.span.clone());
+        let entered = span.as_ref().map(tracing::Span::enter);
+        let saved = rows::swap_in(*this.tally);
+        let t0 = clock::now_ticks();
+        let mut unwind = PollUnwind {
+            site: this.site,
+            start: this.start,
+            busy_ns: *this.busy_ns,
+            t0,
+            armed: true,
+        };
+        let poll = this.inner.poll(cx);
+        unwind.armed = false;
+        let t1 = clock::now_ticks();
+        *this.busy_ns += clock::nanos_between(t0, t1);
+        *this.tally = rows::swap_in(saved);
+        drop(entered);
+        if let Poll::Ready(out) = &poll {
+            if let (Some(start), Some(probe)) = (unwind.start.take(), this.probe.take()) {
+                let (outcome, rows_from_value) = probe(out);
+                complete(
+                    this.site,
+                    start,
+                    CallEnd {
+                        end_ticks: t1,
+                        busy_ns: Some(*this.busy_ns),
+                        outcome,
+                        rows_from_value,
+                        tally: *this.tally,
+                    },
+                );
+            }
+        }
+        poll
+    }
+}

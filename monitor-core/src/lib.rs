@@ -1,0 +1,36 @@
+//! The runtime behind `monitor`'s attributes.
+//!
+//! Users depend on the `monitor` facade crate; this crate holds the mechanisms, split by what
+//! they do: [`clock`], [`histogram`], [`callsite`], [`stats`], [`rss`], [`memory`], [`config`],
+//! [`snapshot`](mod@snapshot).
+#![cfg_attr(
+    not(test),
+    deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
+)]
+#![warn(missing_docs)]
+
+mod budget;
+pub mod callsite;
+pub mod clock;
+pub mod config;
+mod events;
+mod future;
+mod guard;
+pub mod histogram;
+pub mod memory;
+pub mod probe;
+pub mod rows;
+pub mod rss;
+mod run;
+pub mod snapshot;
+pub mod stats;
+
+pub use callsite::{Callsite, Kind, Metadata};
+pub use config::{Config, ConfigBuilder, ConfigError};
+pub use future::MonitoredFuture;
+pub use guard::{call_once, CallGuard};
+pub use rows::{record_rows, record_rows_in, RowCount};
+pub use snapshot::{
+    reset, snapshot, DurationSummary, MaxLastBytes, MemorySummary, SiteSnapshot, Snapshot,
+};
+pub use stats::{CallRecord, ErrorText, MemoryFigures, Outcome};

@@ -1,0 +1,90 @@
+//! Seeing whether a returned value is an error, without constraining the user's types.
+//!
+//! The macros call `(&&&Probe(&ret)).__monitor_outcome()` where the return type is concrete. Method
+//! resolution tries the three impls in order of auto-reference (the "autoref specialisation"
+//! idiom): `Result<T, E: Display>` first, then `Result<T, E: Debug>`, then anything. So any type
+//! compiles, a `Result` is recognised through type aliases (`io::Result`, `anyhow::Result`), and
+//! the error text is formatted lazily, only if a log line or report wants it.
+
+use crate::stats::{ErrorText, Outcome};
+use std::fmt;
+
+/// Wraps a reference to a return value for probing.
+#[derive(Debug)]
+pub struct Probe<'a, T: ?Sized>(pub &'a T);
+
+/// Matches `Result<T, E>` where `E: Display`.
+pub trait ProbeDisplay<'a> {
+    /// The call's outcome, borrowing the value (not the probe).
+    fn __monitor_outcome(&self) -> Outcome<'a>;
+}
+
+/// Matches `Result<T, E>` where `E: Debug` only.
+pub trait ProbeDebug<'a> {
+    /// The call's outcome, borrowing the value (not the probe).
+    fn __monitor_outcome(&self) -> Outcome<'a>;
+}
+
+/// Matches everything else: always a success.
+pub trait ProbeAny<'a> {
+    /// The call's outcome, borrowing the value (not the probe).
+    fn __monitor_outcome(&self) -> Outcome<'a>;
+}
+
+impl<'a, T, E: fmt::Display> ProbeDisplay<'a> for &&Probe<'a, Result<T, E>> {
+    #[inline]
+    fn __monitor_outcome(&self) -> Outcome<'a> {
+        match self.0 {
+            Ok(_) => Outcome::Ok,
+            Err(e) => Outcome::Err(ErrorText::Display(e)),
+        }
+    }
+}
+
+impl<'a, T, E: fmt::Debug> ProbeDebug<'a> for &Probe<'a, Result<T, E>> {
+    #[inline]
+    fn __monitor_outcome(&self) -> Outcome<'a> {
+        match self.0 {
+            Ok(_) => Outcome::Ok,
+            Err(e) => Outcome::Err(ErrorText::Debug(e)),
+        }
+    }
+}
+
+impl<'a, T: ?Sized> ProbeAny<'a> for Probe<'a, T> {
+    #[inline]
+    fn __monitor_outcome(&self) -> Outcome<'a> {
+        Outcome::Ok
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::needless_borrow)] // the borrows select the impl: that is the point
+mod tests {
+    use super::*;
+
+    struct NoFmt;
+
+    #[test]
+    fn picks_the_most_specific_impl() {
+        let r: Result<u32, std::io::Error> = Err(std::io::Error::other("disk on fire"));
+        match (&&&Probe(&r)).__monitor_outcome() {
+            Outcome::Err(e) => assert_eq!(e.to_string(), "disk on fire"),
+            o => panic!("{o:?}"),
+        }
+        #[derive(Debug)]
+        struct DebugOnly;
+        let r: Result<(), DebugOnly> = Err(DebugOnly);
+        match (&&&Probe(&r)).__monitor_outcome() {
+            Outcome::Err(e) => assert_eq!(e.to_string(), "DebugOnly"),
+            o => panic!("{o:?}"),
+        }
+        let ok: Result<u8, NoFmt> = Err(NoFmt);
+        assert!(matches!((&&&Probe(&ok)).__monitor_outcome(), Outcome::Ok));
+        assert!(matches!((&&&Probe(&5u8)).__monitor_outcome(), Outcome::Ok));
+        assert!(matches!(
+            (&&&Probe(&None::<u8>)).__monitor_outcome(),
+            Outcome::Ok
+        ));
+    }
+}

@@ -1,0 +1,141 @@
+//! Row counts: from a step's return value (`#[monitor_step(rows)]`) or from inside its body
+//! ([`record_rows`], [`record_rows_in`]).
+//!
+//! Rows recorded inside a body belong to the innermost monitored call running on this thread (for
+//! async calls, the one being polled). Each call saves the thread's counter at entry and restores
+//! it at exit, so nested steps keep their rows apart without any lookup.
+
+use std::cell::Cell;
+
+/// Types whose value says how many rows a step produced.
+pub trait RowCount {
+    /// The number of rows, or `None` when the value carries none (an `Err`, a `None`).
+    fn row_count(&self) -> Option<u64>;
+}
+
+fn len_u64(n: usize) -> u64 {
+    u64::try_from(n).unwrap_or(u64::MAX)
+}
+
+impl<T> RowCount for Vec<T> {
+    fn row_count(&self) -> Option<u64> {
+        Some(len_u64(self.len()))
+    }
+}
+
+impl<T> RowCount for [T] {
+    fn row_count(&self) -> Option<u64> {
+        Some(len_u64(self.len()))
+    }
+}
+
+impl<T, const N: usize> RowCount for [T; N] {
+    fn row_count(&self) -> Option<u64> {
+        Some(len_u64(N))
+    }
+}
+
+impl<T> RowCount for std::collections::VecDeque<T> {
+    fn row_count(&self) -> Option<u64> {
+        Some(len_u64(self.len()))
+    }
+}
+
+impl RowCount for usize {
+    fn row_count(&self) -> Option<u64> {
+        Some(len_u64(*self))
+    }
+}
+
+impl RowCount for u64 {
+    fn row_count(&self) -> Option<u64> {
+        Some(*self)
+    }
+}
+
+impl RowCount for u32 {
+    fn row_count(&self) -> Option<u64> {
+        Some(u64::from(*self))
+    }
+}
+
+impl<T: RowCount + ?Sized> RowCount for &T {
+    fn row_count(&self) -> Option<u64> {
+        (**self).row_count()
+    }
+}
+
+impl<T: RowCount + ?Sized> RowCount for Box<T> {
+    fn row_count(&self) -> Option<u64> {
+        (**self).row_count()
+    }
+}
+
+impl<T: RowCount, E> RowCount for Result<T, E> {
+    fn row_count(&self) -> Option<u64> {
+        self.as_ref().ok().and_then(RowCount::row_count)
+    }
+}
+
+impl<T: RowCount> RowCount for Option<T> {
+    fn row_count(&self) -> Option<u64> {
+        self.as_ref().and_then(RowCount::row_count)
+    }
+}
+
+/// Rows recorded on this thread for the innermost running call.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RowTally {
+    /// Rows out, if any were recorded.
+    pub out: Option<u64>,
+    /// Rows in, if any were recorded.
+    pub input: Option<u64>,
+}
+
+thread_local! {
+    static TALLY: Cell<RowTally> = const { Cell::new(RowTally { out: None, input: None }) };
+}
+
+/// Starts a fresh tally for a call; returns the enclosing call's tally to restore later.
+#[inline]
+pub(crate) fn swap_in(fresh: RowTally) -> RowTally {
+    TALLY.with(|t| t.replace(fresh))
+}
+
+/// Adds `n` output rows to the innermost monitored call running on this thread.
+///
+/// Outside any monitored call it does nothing.
+#[inline]
+pub fn record_rows(n: u64) {
+    TALLY.with(|t| {
+        let mut v = t.get();
+        v.out = Some(v.out.unwrap_or(0).saturating_add(n));
+        t.set(v);
+    });
+}
+
+/// Adds `n` input rows to the innermost monitored call running on this thread, so the report can
+/// show how many rows the step dropped (rows in minus rows out).
+#[inline]
+pub fn record_rows_in(n: u64) {
+    TALLY.with(|t| {
+        let mut v = t.get();
+        v.input = Some(v.input.unwrap_or(0).saturating_add(n));
+        t.set(v);
+    });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counts() {
+        assert_eq!(vec![1, 2, 3].row_count(), Some(3));
+        assert_eq!([1u8, 2][..].row_count(), Some(2));
+        assert_eq!(Ok::<_, ()>(7usize).row_count(), Some(7));
+        assert_eq!(Err::<usize, _>(()).row_count(), None);
+        assert_eq!(None::<u64>.row_count(), None);
+        assert_eq!(Some(Box::new(vec![0; 4])).row_count(), Some(4));
+    }
+}

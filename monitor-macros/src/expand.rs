@@ -1,0 +1,240 @@
+//! Code generation.
+//!
+//! Sync functions keep their signature; the body runs as `call_once(move || body)` under a
+//! [`CallGuard`]-like guard so that `return` and `?` land in the closure and the returned value can
+//! be probed for `Err` and rows. `async fn` bodies run as `async move { body }` inside a
+//! `MonitoredFuture` that times each poll. Every path is absolute (`::monitor::__private::…` or
+//! the `crate = path` override) and every local starts with `__monitor_`.
+
+use crate::args::{Args, ArgsFor, Kind};
+use crate::async_like::{self, AsyncShape};
+use crate::fallback;
+use crate::item;
+use proc_macro2::{Span, TokenStream};
+use quote::{quote, quote_spanned, ToTokens};
+use syn::visit_mut::VisitMut;
+use syn::{ReturnType, Type};
+
+/// Entry point shared by both attributes.
+pub(crate) fn attribute(kind: Kind, attr: TokenStream, item: TokenStream) -> TokenStream {
+    match expand(kind, attr, item.clone()) {
+        Ok(ts) => ts,
+        Err(e) => fallback::with_original(&e, item),
+    }
+}
+
+fn expand(kind: Kind, attr: TokenStream, item: TokenStream) -> syn::Result<TokenStream> {
+    let args = ArgsFor(kind).parse(attr)?;
+    let func = item::parse_fn(kind, item.clone())?;
+    if cfg!(feature = "off") {
+        // The opt-out: the function exactly as written, token for token.
+        return Ok(item);
+    }
+    Ok(generate(kind, &args, func))
+}
+
+/// Replaces every `impl Trait` with `_`, recursively, so a type can annotate a `let`.
+struct EraseImplTrait;
+
+impl VisitMut for EraseImplTrait {
+    fn visit_type_mut(&mut self, ty: &mut Type) {
+        if let Type::ImplTrait(it) = ty {
+            *ty = Type::Infer(syn::TypeInfer {
+                underscore_token: syn::Token![_](syn::spanned::Spanned::span(&it.impl_token)),
+            });
+            return;
+        }
+        syn::visit_mut::visit_type_mut(self, ty);
+    }
+}
+
+/// `: Type` for the `let` holding the result, or nothing when the type is wholly `impl Trait`.
+fn let_annotation(ret: &ReturnType) -> TokenStream {
+    match ret {
+        ReturnType::Default => quote!(: ()),
+        ReturnType::Type(_, ty) => {
+            if matches!(**ty, Type::ImplTrait(_)) {
+                return TokenStream::new();
+            }
+            let mut ty = (**ty).clone();
+            EraseImplTrait.visit_type_mut(&mut ty);
+            quote!(: #ty)
+        }
+    }
+}
+
+fn is_never(ret: &ReturnType) -> bool {
+    matches!(ret, ReturnType::Type(_, ty) if matches!(**ty, Type::Never(_)))
+}
+
+fn generate(kind: Kind, args: &Args, func: syn::ItemFn) -> TokenStream {
+    let krate = args
+        .krate
+        .as_ref()
+        .map_or_else(|| quote!(::monitor), ToTokens::to_token_stream);
+    let p = quote!(#krate::__private);
+    let syn::ItemFn {
+        attrs,
+        vis,
+        sig,
+        block,
+    } = func;
+    let (outer, inner): (Vec<_>, Vec<_>) = attrs
+        .into_iter()
+        .partition(|a| matches!(a.style, syn::AttrStyle::Outer));
+
+    let name = args.name.as_ref().map_or_else(
+        || syn::LitStr::new(&sig.ident.to_string(), sig.ident.span()),
+        Clone::clone,
+    );
+    let kind_tokens = match kind {
+        Kind::Step => quote!(#p::Kind::Step),
+        Kind::Query => quote!(#p::Kind::Query),
+    };
+    let mut setters = TokenStream::new();
+    if let Some(ns) = args.slow_ns {
+        setters.extend(quote!(.slow_ns(#ns)));
+    }
+    if args.memory.is_some() {
+        setters.extend(quote!(.memory(true)));
+    }
+    if let Some(b) = args.memory_warn {
+        setters.extend(quote!(.memory_warn(#b)));
+    }
+    if let Some(b) = args.max_peak {
+        setters.extend(quote!(.max_peak(#b)));
+    }
+    if let Some(ns) = args.max_duration_ns {
+        setters.extend(quote!(.max_duration_ns(#ns)));
+    }
+    if args.rows.is_some() {
+        setters.extend(quote!(.rows(true)));
+    }
+    let ident_span = sig.ident.span();
+    let line = quote_spanned!(ident_span=> #p::line!());
+    let callsite = quote! {
+        static __MONITOR_CALLSITE: #p::Callsite = #p::Callsite::new(
+            #p::Metadata::new(#name, #kind_tokens, #p::module_path!(), #p::file!(), #line)
+            #setters
+        );
+    };
+    let rows_of = |value: TokenStream| match &args.rows {
+        Some(span) => quote_spanned!(*span=> #p::RowCount::row_count(#value)),
+        None => quote!(::core::option::Option::None),
+    };
+    let probe_imports = quote! {
+        #[allow(unused_imports)]
+        use #p::{ProbeAny as _, ProbeDebug as _, ProbeDisplay as _};
+    };
+
+    let body = if sig.asyncness.is_some() {
+        let fake_return = fake_return_edge(&sig.output);
+        let rows = rows_of(quote!(__monitor_ret));
+        let fut = quote!(async move { #fake_return #block });
+        let wrapped = monitored_future(&p, &fut, &probe_imports, &rows);
+        quote! {
+            #callsite
+            #wrapped.await
+        }
+    } else if let Some(shape) = async_like::find(&block) {
+        let rows = rows_of(quote!(__monitor_ret));
+        let mut stmts = block.stmts.clone();
+        let tail = match shape {
+            AsyncShape::BoxPin(a) => {
+                let wrapped = monitored_future(&p, &a.to_token_stream(), &probe_imports, &rows);
+                quote!(::std::boxed::Box::pin(#wrapped))
+            }
+            AsyncShape::Block(a) => {
+                monitored_future(&p, &a.to_token_stream(), &probe_imports, &rows)
+            }
+        };
+        stmts.pop();
+        quote! {
+            #callsite
+            #(#stmts)*
+            #tail
+        }
+    } else if is_never(&sig.output) {
+        quote! {
+            #callsite
+            let __monitor_guard = #p::CallGuard::enter(&__MONITOR_CALLSITE);
+            #block
+        }
+    } else {
+        let ann = let_annotation(&sig.output);
+        let rows = rows_of(quote!(&__monitor_ret));
+        quote! {
+            #callsite
+            let __monitor_guard = #p::CallGuard::enter(&__MONITOR_CALLSITE);
+            #[allow(unknown_lints, clippy::let_unit_value, clippy::redundant_closure_call)]
+            let __monitor_ret #ann = #p::call_once(move || #block);
+            {
+                #probe_imports
+                __monitor_guard.finish((&&&#p::Probe(&__monitor_ret)).__monitor_outcome(), #rows);
+            }
+            __monitor_ret
+        }
+    };
+
+    let brace = block.brace_token;
+    let mut out = TokenStream::new();
+    for a in &outer {
+        a.to_tokens(&mut out);
+    }
+    vis.to_tokens(&mut out);
+    sig.to_tokens(&mut out);
+    brace.surround(&mut out, |out| {
+        for a in &inner {
+            a.to_tokens(out);
+        }
+        body.to_tokens(out);
+    });
+    out
+}
+
+/// `MonitoredFuture::new(&__MONITOR_CALLSITE, fut, |ret| (outcome, rows))`.
+fn monitored_future(
+    p: &TokenStream,
+    fut: &TokenStream,
+    imports: &TokenStream,
+    rows: &TokenStream,
+) -> TokenStream {
+    quote! {
+        #p::MonitoredFuture::new(&__MONITOR_CALLSITE, #fut, |__monitor_ret| {
+            #imports
+            ((&&&#p::Probe(__monitor_ret)).__monitor_outcome(), #rows)
+        })
+    }
+}
+
+/// Gives an `async move` block the function's return type, so type errors and `?` conversions
+/// behave as in the original `async fn` (tracing #2270).
+fn fake_return_edge(ret: &ReturnType) -> TokenStream {
+    let ann = match ret {
+        ReturnType::Default => quote!(()),
+        ReturnType::Type(_, ty) => {
+            if matches!(**ty, Type::ImplTrait(_) | Type::Never(_)) {
+                return TokenStream::new();
+            }
+            let mut ty = (**ty).clone();
+            EraseImplTrait.visit_type_mut(&mut ty);
+            ty.to_token_stream()
+        }
+    };
+    let span = Span::call_site();
+    quote_spanned! {span=>
+        #[allow(
+            unknown_lints,
+            unreachable_code,
+            clippy::diverging_sub_expression,
+            clippy::let_unit_value,
+            clippy::unreachable,
+            clippy::let_with_type_underscore,
+            clippy::empty_loop
+        )]
+        if false {
+            let __monitor_fake_return: #ann = loop {};
+            return __monitor_fake_return;
+        }
+    }
+}

@@ -1,0 +1,25 @@
+//! Attribute macros for `monitor`. Use them through the `monitor` crate, which documents them.
+//!
+//! This file is only the entry point: arguments are parsed in [`args`], the function in
+//! [`item`], code is generated in [`expand`] (with the async shapes in [`async_like`]), and
+//! errors are emitted alongside the untouched function by [`fallback`].
+
+use proc_macro::TokenStream;
+
+mod args;
+mod async_like;
+mod expand;
+mod fallback;
+mod item;
+
+/// See `monitor::monitor_step`.
+#[proc_macro_attribute]
+pub fn monitor_step(attr: TokenStream, item: TokenStream) -> TokenStream {
+    expand::attribute(args::Kind::Step, attr.into(), item.into()).into()
+}
+
+/// See `monitor::monitor_query`.
+#[proc_macro_attribute]
+pub fn monitor_query(attr: TokenStream, item: TokenStream) -> TokenStream {
+    expand::attribute(args::Kind::Query, attr.into(), item.into()).into()
+}

@@ -1,0 +1,98 @@
+//! # monitor
+//!
+//! See inside a Rust data pipeline. Annotate a step with [`monitor_step`] and a database call
+//! with [`monitor_query`], and every call records its wall time (and busy time when async), its
+//! memory (RSS at entry and exit and the true peak in between), its rows, its errors and panics,
+//! and whether it was slow, into lock-free per-call-site stats that [`snapshot`] reads.
+//!
+//! ```
+//! use monitor::{monitor_query, monitor_step};
+//!
+//! #[monitor_step(rows)]
+//! fn load_orders(n: usize) -> Vec<u64> {
+//!     (0..n as u64).collect()
+//! }
+//!
+//! #[monitor_query("customer_aggregation", slow = "250ms")]
+//! fn aggregate(orders: &[u64]) -> Result<u64, std::io::Error> {
+//!     Ok(orders.iter().sum())
+//! }
+//!
+//! let orders = load_orders(1000);
+//! assert_eq!(aggregate(&orders).unwrap(), 499_500);
+//!
+//! let snap = monitor::snapshot();
+//! let step = snap.site("load_orders").unwrap();
+//! assert_eq!((step.calls, step.rows), (1, Some(1000)));
+//! ```
+#![warn(missing_docs)]
+
+pub use monitor_core::{
+    config, histogram, record_rows, record_rows_in, reset, rss, snapshot, Config, ConfigBuilder,
+    ConfigError, DurationSummary, Kind, MaxLastBytes, MemorySummary, RowCount, SiteSnapshot,
+    Snapshot,
+};
+
+/// Marks a pipeline step: times every call, tracks its memory and rows, counts errors and panics.
+///
+/// Options (all optional, comma-separated):
+///
+/// | option | meaning |
+/// |---|---|
+/// | `name = "load_orders"` | the step's name (default: the function's name) |
+/// | `rows` | take the row count from the return value (`Vec`, slices, `usize`, `u64`, and `Result`/`Option` of those) |
+/// | `memory_warn = "512MiB"` | warn when a call's peak RSS passes this (default `MONITOR_MEMORY_WARN`, 1 GiB) |
+/// | `max_peak = "2GiB"`, `max_duration = "10m"` | budgets: warn when passed, panic under `MONITOR_ENFORCE_BUDGETS=1` |
+/// | `slow = "1s"` | warn when a call takes longer |
+/// | `crate = path` | where to find the `monitor` crate if you renamed it |
+///
+/// It works on free functions, methods with any receiver, generic functions, `async fn` (also in
+/// traits), `#[async_trait]` methods, `unsafe fn`, and functions returning `impl Trait` or `!`.
+/// The function behaves exactly as before: same value, same error, same panic, same `Send`-ness.
+///
+/// ```
+/// #[monitor::monitor_step(name = "load")]
+/// async fn load(n: u32) -> Result<u32, String> {
+///     if n == 0 { return Err("empty".into()) }
+///     Ok(n * 2)
+/// }
+/// ```
+///
+/// A `const fn` is refused at compile time:
+///
+/// ```compile_fail
+/// #[monitor::monitor_step]
+/// const fn nope() -> u32 { 1 }
+/// ```
+pub use monitor_macros::monitor_step;
+
+/// Marks a database call: like [`monitor_step`], plus a slow-query threshold.
+///
+/// The query name comes first and is required: `#[monitor_query("customer_aggregation")]`.
+///
+/// | option | meaning |
+/// |---|---|
+/// | `slow = "250ms"` | slow threshold for this query (default `MONITOR_SLOW_QUERY`, 30 s); a slower call logs `warn` |
+/// | `memory` | also track RSS (queries time only by default) |
+/// | `rows` | take the row count from the return value |
+/// | `max_duration = "1m"` | a duration budget |
+/// | `crate = path` | where to find the `monitor` crate if you renamed it |
+///
+/// ```
+/// #[monitor::monitor_query("count_orders", slow = "500ms")]
+/// fn count_orders(orders: &[u32]) -> usize {
+///     orders.len()
+/// }
+/// assert_eq!(count_orders(&[1, 2]), 2);
+/// ```
+pub use monitor_macros::monitor_query;
+
+/// Not public API: what the generated code calls. May change in any release.
+#[doc(hidden)]
+pub mod __private {
+    pub use ::core::{file, line, module_path};
+    pub use monitor_core::probe::{Probe, ProbeAny, ProbeDebug, ProbeDisplay};
+    pub use monitor_core::{
+        call_once, CallGuard, Callsite, Kind, Metadata, MonitoredFuture, RowCount,
+    };
+}
