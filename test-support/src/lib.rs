@@ -1,0 +1,15 @@
+//! Helpers for monitor's own tests. Each server helper starts the real program on a free loopback
+//! port in a temp dir, waits until it answers, and stops it on drop. If the program cannot be
+//! started the helper panics with the reason: a test that needs a server never passes silently.
+
+use std::net::TcpListener;
+
+/// A TCP port on 127.0.0.1 that was free a moment ago.
+///
+/// # Panics
+/// If no port can be bound on loopback.
+#[must_use]
+pub fn free_port() -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind an ephemeral loopback port");
+    listener.local_addr().expect("local address").port()
+}
