@@ -33,6 +33,9 @@ pub use monitor_core::{
     Snapshot,
 };
 
+/// Test support: capture the `tracing` events `monitor` emits and assert on their fields.
+pub use monitor_core::testing;
+
 /// Marks a pipeline step: times every call, tracks its memory and rows, counts errors and panics.
 ///
 /// Options (all optional, comma-separated):
@@ -90,6 +93,7 @@ pub use monitor_macros::monitor_query;
 /// Not public API: what the generated code calls. May change in any release.
 #[doc(hidden)]
 pub mod __private {
+    pub use ::core::option::Option;
     pub use ::core::{file, line, module_path};
     pub use monitor_core::probe::{Probe, ProbeAny, ProbeDebug, ProbeDisplay};
     pub use monitor_core::{

@@ -24,6 +24,7 @@ pub mod rss;
 mod run;
 pub mod snapshot;
 pub mod stats;
+pub mod testing;
 
 pub use callsite::{Callsite, Kind, Metadata};
 pub use config::{Config, ConfigBuilder, ConfigError};

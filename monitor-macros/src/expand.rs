@@ -17,16 +17,26 @@ use syn::{ReturnType, Type};
 
 /// Entry point shared by both attributes.
 pub(crate) fn attribute(kind: Kind, attr: TokenStream, item: TokenStream) -> TokenStream {
-    match expand(kind, attr, item.clone()) {
+    attribute_with(kind, attr, item, cfg!(feature = "off"))
+}
+
+/// [`attribute`] with the opt-out given explicitly, so tests can expand both ways.
+pub(crate) fn attribute_with(
+    kind: Kind,
+    attr: TokenStream,
+    item: TokenStream,
+    off: bool,
+) -> TokenStream {
+    match expand(kind, attr, item.clone(), off) {
         Ok(ts) => ts,
         Err(e) => fallback::with_original(&e, item),
     }
 }
 
-fn expand(kind: Kind, attr: TokenStream, item: TokenStream) -> syn::Result<TokenStream> {
+fn expand(kind: Kind, attr: TokenStream, item: TokenStream, off: bool) -> syn::Result<TokenStream> {
     let args = ArgsFor(kind).parse(attr)?;
     let func = item::parse_fn(kind, item.clone())?;
-    if cfg!(feature = "off") {
+    if off {
         // The opt-out: the function exactly as written, token for token.
         return Ok(item);
     }
@@ -119,8 +129,12 @@ fn generate(kind: Kind, args: &Args, func: syn::ItemFn) -> TokenStream {
         );
     };
     let rows_of = |value: TokenStream| match &args.rows {
-        Some(span) => quote_spanned!(*span=> #p::RowCount::row_count(#value)),
-        None => quote!(::core::option::Option::None),
+        // Spanned at `rows`, path included, so a type without `RowCount` is reported there.
+        Some(span) => {
+            let p = respan(p.clone(), *span);
+            quote_spanned!(*span=> #p::RowCount::row_count(#value))
+        }
+        None => quote!(#p::Option::None),
     };
     let probe_imports = quote! {
         #[allow(unused_imports)]
@@ -207,21 +221,38 @@ fn monitored_future(
     }
 }
 
+/// Sets every token's span (used to point errors about generated code at an attribute option).
+fn respan(tokens: TokenStream, span: Span) -> TokenStream {
+    tokens
+        .into_iter()
+        .map(|mut tt| {
+            if let proc_macro2::TokenTree::Group(g) = &tt {
+                let mut group = proc_macro2::Group::new(g.delimiter(), respan(g.stream(), span));
+                group.set_span(span);
+                tt = proc_macro2::TokenTree::Group(group);
+            } else {
+                tt.set_span(span);
+            }
+            tt
+        })
+        .collect()
+}
+
 /// Gives an `async move` block the function's return type, so type errors and `?` conversions
 /// behave as in the original `async fn` (tracing #2270).
 fn fake_return_edge(ret: &ReturnType) -> TokenStream {
-    let ann = match ret {
-        ReturnType::Default => quote!(()),
+    let (ann, span) = match ret {
+        ReturnType::Default => (quote!(()), Span::call_site()),
         ReturnType::Type(_, ty) => {
             if matches!(**ty, Type::ImplTrait(_) | Type::Never(_)) {
                 return TokenStream::new();
             }
             let mut ty = (**ty).clone();
             EraseImplTrait.visit_type_mut(&mut ty);
-            ty.to_token_stream()
+            let span = syn::spanned::Spanned::span(&ty);
+            (ty.to_token_stream(), span)
         }
     };
-    let span = Span::call_site();
     quote_spanned! {span=>
         #[allow(
             unknown_lints,

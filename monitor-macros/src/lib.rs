@@ -11,6 +11,8 @@ mod async_like;
 mod expand;
 mod fallback;
 mod item;
+#[cfg(test)]
+mod tests;
 
 /// See `monitor::monitor_step`.
 #[proc_macro_attribute]

@@ -1,0 +1,8 @@
+#[monitor::monitor_step]
+const fn answer() -> u32 {
+    42
+}
+
+fn main() {
+    let _ = answer();
+}

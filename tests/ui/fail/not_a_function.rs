@@ -1,0 +1,4 @@
+#[monitor::monitor_step]
+struct Orders;
+
+fn main() {}

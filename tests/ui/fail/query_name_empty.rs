@@ -1,0 +1,6 @@
+#[monitor::monitor_query("  ")]
+fn q() {}
+
+fn main() {
+    q();
+}

@@ -1,0 +1,8 @@
+const NAME: &str = "x";
+
+#[monitor::monitor_query(NAME)]
+fn q() {}
+
+fn main() {
+    q();
+}
