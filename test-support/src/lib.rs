@@ -4,6 +4,8 @@
 
 use std::net::TcpListener;
 
+pub mod postgres;
+
 /// A TCP port on 127.0.0.1 that was free a moment ago.
 ///
 /// # Panics
