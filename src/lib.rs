@@ -36,6 +36,14 @@ pub use monitor_core::{
 /// Test support: capture the `tracing` events `monitor` emits and assert on their fields.
 pub use monitor_core::testing;
 
+/// Pipeline runs and their reports: [`Pipeline::start`], [`Run::finish`], [`Report`].
+///
+/// How calls attach to runs is described in [`monitor_core::run`].
+pub use monitor_core::{
+    add_report_sink, last_report, remove_report_sink, report, EnteredRun, Instrumented, Pipeline,
+    PipelineBuilder, Report, ReportError, Run, RunHandle, RunLimits, RunStatus, SinkId,
+};
+
 /// Marks a pipeline step: times every call, tracks its memory and rows, counts errors and panics.
 ///
 /// Options (all optional, comma-separated):

@@ -18,10 +18,13 @@ mod future;
 mod guard;
 pub mod histogram;
 pub mod memory;
+pub mod pipeline;
 pub mod probe;
+pub mod report;
 pub mod rows;
 pub mod rss;
-mod run;
+pub mod run;
+mod slots;
 pub mod snapshot;
 pub mod stats;
 pub mod testing;
@@ -30,7 +33,13 @@ pub use callsite::{Callsite, Kind, Metadata};
 pub use config::{Config, ConfigBuilder, ConfigError};
 pub use future::MonitoredFuture;
 pub use guard::{call_once, CallGuard};
+pub use pipeline::{
+    add_report_sink, last_report, remove_report_sink, EnteredRun, Instrumented, Pipeline,
+    PipelineBuilder, Run, RunHandle, SinkId,
+};
+pub use report::{Report, ReportError, RunStatus};
 pub use rows::{record_rows, record_rows_in, RowCount};
+pub use run::RunLimits;
 pub use snapshot::{
     reset, snapshot, DurationSummary, MaxLastBytes, MemorySummary, SiteSnapshot, Snapshot,
 };

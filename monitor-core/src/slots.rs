@@ -1,0 +1,172 @@
+//! Fixed-capacity, lazily allocated, lock-free storage for a run: a table indexed by a dense id
+//! ([`LazySlots`]) and an append-only log that keeps the first N entries and counts the rest
+//! ([`BoundedLog`]).
+//!
+//! Both allocate in chunks of [`CHUNK`] slots, the first time a slot in a chunk is used, so an
+//! idle run costs one small array of chunk pointers and a busy one never grows past its capacity.
+//! Every slot is written at most once (`OnceLock::set`), so readers never see a torn value and
+//! writers never wait on each other except while the one allocation of a chunk is made.
+
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::sync::OnceLock;
+
+/// Slots per lazily allocated chunk.
+pub(crate) const CHUNK: usize = 64;
+
+/// `capacity` slots, allocated a chunk at a time on first use.
+pub(crate) struct LazySlots<T> {
+    chunks: Box<[OnceLock<Box<[OnceLock<T>]>>]>,
+    capacity: usize,
+}
+
+impl<T> LazySlots<T> {
+    pub(crate) fn new(capacity: usize) -> Self {
+        let chunks = capacity.div_ceil(CHUNK);
+        LazySlots {
+            chunks: (0..chunks).map(|_| OnceLock::new()).collect(),
+            capacity,
+        }
+    }
+
+    /// The slot at `index`, allocating its chunk on first use; `None` past the capacity.
+    #[inline]
+    pub(crate) fn slot(&self, index: usize) -> Option<&OnceLock<T>> {
+        if index >= self.capacity {
+            return None;
+        }
+        let chunk = self
+            .chunks
+            .get(index / CHUNK)?
+            .get_or_init(|| (0..CHUNK).map(|_| OnceLock::new()).collect());
+        chunk.get(index % CHUNK)
+    }
+
+    /// The slot at `index` only if its chunk already exists (never allocates).
+    #[cfg(test)]
+    pub(crate) fn existing(&self, index: usize) -> Option<&T> {
+        self.chunks
+            .get(index / CHUNK)?
+            .get()?
+            .get(index % CHUNK)?
+            .get()
+    }
+
+    /// Every filled slot, in index order.
+    pub(crate) fn iter(&self) -> impl Iterator<Item = &T> {
+        self.chunks
+            .iter()
+            .filter_map(OnceLock::get)
+            .flat_map(|chunk| chunk.iter().filter_map(OnceLock::get))
+    }
+}
+
+impl<T> std::fmt::Debug for LazySlots<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LazySlots")
+            .field("capacity", &self.capacity)
+            .finish_non_exhaustive()
+    }
+}
+
+/// An append-only log that keeps its first `capacity` entries and counts the ones after them.
+pub(crate) struct BoundedLog<T> {
+    slots: LazySlots<T>,
+    claimed: AtomicU64,
+}
+
+impl<T> BoundedLog<T> {
+    pub(crate) fn new(capacity: usize) -> Self {
+        BoundedLog {
+            slots: LazySlots::new(capacity),
+            claimed: AtomicU64::new(0),
+        }
+    }
+
+    /// Claims the next slot and fills it with `make()`. `make` runs only when the entry is kept,
+    /// so an error message is formatted only if it will be shown. Returns whether it was kept.
+    #[inline]
+    pub(crate) fn push_with(&self, make: impl FnOnce() -> T) -> bool {
+        let index = self.claimed.fetch_add(1, Relaxed);
+        let Ok(index) = usize::try_from(index) else {
+            return false;
+        };
+        match self.slots.slot(index) {
+            Some(slot) => slot.set(make()).is_ok(),
+            None => false,
+        }
+    }
+
+    /// The kept entries, in the order their slots were claimed.
+    pub(crate) fn iter(&self) -> impl Iterator<Item = &T> {
+        self.slots.iter()
+    }
+
+    /// How many entries came after the log was full.
+    pub(crate) fn not_kept(&self) -> u64 {
+        let cap = u64::try_from(self.slots.capacity).unwrap_or(u64::MAX);
+        self.claimed.load(Relaxed).saturating_sub(cap)
+    }
+}
+
+impl<T> std::fmt::Debug for BoundedLog<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BoundedLog")
+            .field("capacity", &self.slots.capacity)
+            .field("claimed", &self.claimed.load(Relaxed))
+            .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keeps_the_first_entries_and_counts_the_rest() {
+        let log = BoundedLog::new(100);
+        let mut made = 0;
+        for i in 0..250u32 {
+            log.push_with(|| {
+                made += 1;
+                i
+            });
+        }
+        assert_eq!(made, 100, "entries past the capacity are never built");
+        assert_eq!(
+            log.iter().copied().collect::<Vec<_>>(),
+            (0..100).collect::<Vec<_>>()
+        );
+        assert_eq!(log.not_kept(), 150);
+    }
+
+    #[test]
+    fn slots_allocate_only_the_chunks_used() {
+        let slots: LazySlots<u32> = LazySlots::new(10 * CHUNK);
+        assert!(slots.existing(3 * CHUNK + 1).is_none());
+        slots.slot(3 * CHUNK + 1).map(|s| s.set(7));
+        assert_eq!(slots.existing(3 * CHUNK + 1), Some(&7));
+        assert_eq!(slots.chunks.iter().filter(|c| c.get().is_some()).count(), 1);
+        assert!(slots.slot(10 * CHUNK).is_none(), "past the capacity");
+        assert_eq!(slots.iter().copied().collect::<Vec<_>>(), vec![7]);
+    }
+
+    #[test]
+    fn concurrent_pushes_lose_nothing_below_capacity() {
+        let log = BoundedLog::new(4 * CHUNK * 8);
+        std::thread::scope(|s| {
+            for t in 0..8u32 {
+                let log = &log;
+                s.spawn(move || {
+                    for i in 0..(4 * CHUNK as u32) {
+                        log.push_with(|| t * 10_000 + i);
+                    }
+                });
+            }
+        });
+        let mut all: Vec<u32> = log.iter().copied().collect();
+        all.sort_unstable();
+        all.dedup();
+        assert_eq!(all.len(), 4 * CHUNK * 8);
+        assert_eq!(log.not_kept(), 0);
+    }
+}
