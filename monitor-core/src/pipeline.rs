@@ -41,7 +41,6 @@ impl Pipeline {
     }
 
     /// A builder for a run with options: detached, labels, bounds.
-    #[must_use]
     pub fn builder(name: impl Into<String>) -> PipelineBuilder {
         PipelineBuilder {
             name: name.into(),

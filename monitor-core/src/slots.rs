@@ -13,9 +13,12 @@ use std::sync::OnceLock;
 /// Slots per lazily allocated chunk.
 pub(crate) const CHUNK: usize = 64;
 
+/// One chunk of slots, allocated on first use.
+type Chunk<T> = OnceLock<Box<[OnceLock<T>]>>;
+
 /// `capacity` slots, allocated a chunk at a time on first use.
 pub(crate) struct LazySlots<T> {
-    chunks: Box<[OnceLock<Box<[OnceLock<T>]>>]>,
+    chunks: Box<[Chunk<T>]>,
     capacity: usize,
 }
 
