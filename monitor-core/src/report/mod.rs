@@ -5,6 +5,11 @@
 //! optional (absent when it has nothing to say), so a reader written against an older `v1` keeps
 //! working; a change that would break such a reader gets a new schema name.
 
+mod html;
+mod markdown;
+mod text;
+pub mod units;
+
 use crate::snapshot::SiteSnapshot;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
