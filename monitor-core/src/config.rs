@@ -9,6 +9,7 @@
 //! | `MONITOR_SAMPLE_INTERVAL` | RSS sampler interval while a step runs | `10ms` |
 //! | `MONITOR_ENFORCE_BUDGETS` | `1`: a passed `max_peak`/`max_duration` budget panics after the call | off |
 //! | `MONITOR_SPANS` | `1`: open a `tracing` span per monitored call | off |
+//! | `MONITOR_RESET_HWM` | `0`: never reset the kernel's RSS high-water mark (`VmHWM`) | on |
 //!
 //! A bad value never panics: it produces one [`ConfigError`] naming the variable and the value,
 //! logged as a `warn` event, and the default stays in force.
@@ -24,6 +25,7 @@ static MEMORY_WARN: AtomicU64 = AtomicU64::new(DEFAULT_MEMORY_WARN);
 static SAMPLE_INTERVAL_NS: AtomicU64 = AtomicU64::new(DEFAULT_SAMPLE_INTERVAL_NS);
 static ENFORCE_BUDGETS: AtomicBool = AtomicBool::new(false);
 static SPANS: AtomicBool = AtomicBool::new(false);
+static RESET_HWM: AtomicBool = AtomicBool::new(true);
 static INIT: Once = Once::new();
 
 /// Default slow-query threshold: 30 s, as in the seed notes.
@@ -161,6 +163,10 @@ pub struct Config {
     pub enforce_budgets: bool,
     /// Open a `tracing` span per call.
     pub spans: bool,
+    /// Let the sampler reset the kernel's RSS high-water mark (Linux `/proc/self/clear_refs`)
+    /// after folding it into the running calls, so that every sampling interval has its own
+    /// mark. Turn off when something else reads `VmHWM` of this process.
+    pub reset_hwm: bool,
 }
 
 impl Default for Config {
@@ -172,6 +178,7 @@ impl Default for Config {
             sample_interval: Duration::from_nanos(DEFAULT_SAMPLE_INTERVAL_NS),
             enforce_budgets: false,
             spans: false,
+            reset_hwm: true,
         }
     }
 }
@@ -199,6 +206,7 @@ impl Config {
                 &mut errors,
             ),
             spans: env_bool(lookup, "MONITOR_SPANS", d.spans, &mut errors),
+            reset_hwm: env_bool(lookup, "MONITOR_RESET_HWM", d.reset_hwm, &mut errors),
         };
         (c, errors)
     }
@@ -220,6 +228,7 @@ impl Config {
             sample_interval: Duration::from_nanos(SAMPLE_INTERVAL_NS.load(Relaxed)),
             enforce_budgets: ENFORCE_BUDGETS.load(Relaxed),
             spans: SPANS.load(Relaxed),
+            reset_hwm: RESET_HWM.load(Relaxed),
         }
     }
 
@@ -241,6 +250,7 @@ impl Config {
         );
         ENFORCE_BUDGETS.store(self.enforce_budgets, Relaxed);
         SPANS.store(self.spans, Relaxed);
+        RESET_HWM.store(self.reset_hwm, Relaxed);
     }
 }
 
@@ -292,6 +302,12 @@ impl ConfigBuilder {
         self
     }
 
+    /// Lets the sampler reset the kernel's RSS high-water mark (on by default).
+    pub fn reset_hwm(mut self, on: bool) -> Self {
+        self.config.reset_hwm = on;
+        self
+    }
+
     /// Applies the settings process-wide and returns them.
     pub fn install(self) -> Config {
         self.config.store();
@@ -324,7 +340,6 @@ pub(crate) fn memory_warn() -> u64 {
 }
 
 #[inline]
-#[allow(dead_code)] // read by the RSS sampler
 pub(crate) fn sample_interval() -> Duration {
     Duration::from_nanos(SAMPLE_INTERVAL_NS.load(Relaxed))
 }
@@ -332,6 +347,11 @@ pub(crate) fn sample_interval() -> Duration {
 #[inline]
 pub(crate) fn enforce_budgets() -> bool {
     ENFORCE_BUDGETS.load(Relaxed)
+}
+
+#[inline]
+pub(crate) fn reset_hwm() -> bool {
+    RESET_HWM.load(Relaxed)
 }
 
 #[inline]

@@ -130,6 +130,9 @@ where
         let span = this.start.as_ref().and_then(|s| s.span.clone());
         let entered = span.as_ref().map(tracing::Span::enter);
         let saved = rows::swap_in(*this.tally);
+        if let Some(m) = this.start.as_mut().and_then(|s| s.memory.as_mut()) {
+            m.resume();
+        }
         let t0 = clock::now_ticks();
         let mut unwind = PollUnwind {
             site: this.site,
@@ -143,6 +146,10 @@ where
         let t1 = clock::now_ticks();
         *this.busy_ns += clock::nanos_between(t0, t1);
         *this.tally = rows::swap_in(saved);
+        if let Some(m) = unwind.start.as_mut().and_then(|s| s.memory.as_mut()) {
+            // Allocations are counted per thread: bank this poll's before the next may run elsewhere.
+            m.suspend();
+        }
         drop(entered);
         if let Poll::Ready(out) = &poll {
             if let (Some(start), Some(probe)) = (unwind.start.take(), this.probe.take()) {

@@ -24,7 +24,7 @@ impl CallStart {
         }
         let meta = site.metadata();
         // Memory first, clock last: the RSS reads are not charged to the call's duration.
-        let memory = meta.memory.then(MemoryScope::enter);
+        let memory = meta.memory.then(|| MemoryScope::enter(Some(site)));
         let span = crate::config::spans().then(|| {
             tracing::info_span!(
                 target: "monitor",
@@ -33,8 +33,12 @@ impl CallStart {
                 monitor.kind = meta.kind.as_str()
             )
         });
+        let start_ticks = clock::now_ticks();
+        if let Some(slot) = memory.as_ref().and_then(MemoryScope::slot) {
+            slot.set_start_ticks(start_ticks);
+        }
         Some(CallStart {
-            start_ticks: clock::now_ticks(),
+            start_ticks,
             memory,
             span,
         })

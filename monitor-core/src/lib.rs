@@ -9,6 +9,7 @@
 )]
 #![warn(missing_docs)]
 
+pub mod alloc;
 mod budget;
 pub mod callsite;
 pub mod clock;
@@ -17,18 +18,23 @@ mod events;
 mod future;
 mod guard;
 pub mod histogram;
+pub mod hwm;
+pub mod inflight;
 pub mod memory;
+pub mod peak;
 pub mod pipeline;
 pub mod probe;
 pub mod report;
 pub mod rows;
 pub mod rss;
 pub mod run;
+pub mod sampler;
 mod slots;
 pub mod snapshot;
 pub mod stats;
 pub mod testing;
 
+pub use alloc::TrackingAllocator;
 pub use callsite::{Callsite, Kind, Metadata};
 pub use config::{Config, ConfigBuilder, ConfigError};
 pub use future::MonitoredFuture;

@@ -1,45 +1,221 @@
-//! Memory figures of one call: RSS at entry and exit, and the peak in between.
+//! Memory figures of one call: RSS at entry and exit, and the true peak in between.
 //!
-//! The peak combines the kernel's high-water mark: a new process high reached during the call is
-//! caught however short the spike.
+//! The peak of a call is the largest of:
+//! - its RSS at entry and at exit;
+//! - every RSS reading the background sampler ([`crate::sampler`], every
+//!   `MONITOR_SAMPLE_INTERVAL`) folded into the call's in-flight slot while it ran;
+//! - the kernel's RSS high-water mark, wherever [`crate::peak`]'s validity rule allows it: the
+//!   sampler folds it into every active call before resetting it, and the call folds it once more
+//!   at exit. This catches spikes shorter than the sampling interval.
+//!
+//! With [`crate::TrackingAllocator`] installed, the live heap gets the same treatment (`heap_peak`)
+//! and the calling thread's allocations are counted (`allocated`).
+//!
+//! RSS and the heap are process-wide: a call's peak includes what other threads held at the same
+//! time. Two steps running side by side both see the process's peak.
 
+use crate::callsite::Callsite;
+use crate::inflight::{self, ClaimMarks, InFlight};
+use crate::peak::{self, Marks};
+use crate::sampler::Tick;
 use crate::stats::MemoryFigures;
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 
-/// Memory state captured at a call's entry.
-#[derive(Debug, Clone, Copy)]
+/// Memory state captured at a call's entry, finished into [`MemoryFigures`] at its exit.
+#[derive(Debug)]
 pub struct MemoryScope {
     rss_start: Option<u64>,
-    hwm_start: Option<u64>,
+    heap_start: Option<u64>,
+    claim: ClaimMarks,
+    slot: Option<InFlight>,
+    /// Bytes the call's threads allocated while it ran on them, summed over resumptions.
+    allocated: u64,
+    /// The thread's allocation counter when the call last started running on it; `None` while
+    /// suspended (async) or untracked.
+    alloc_mark: Option<u64>,
+}
+
+fn claim_marks(m: &Marks) -> ClaimMarks {
+    ClaimMarks {
+        epoch: m.epoch,
+        rss: m.rss.unwrap_or(u64::MAX),
+        heap: m.heap.unwrap_or(u64::MAX),
+    }
 }
 
 impl MemoryScope {
-    /// Reads RSS and the high-water mark at entry.
+    /// Reads RSS, the heap and the high-water marks at entry and claims an in-flight slot so the
+    /// sampler folds its readings into this call. `site` is `None` for a
+    /// [`memory_scope`](crate::memory_scope) block.
     #[must_use]
-    pub fn enter() -> Self {
-        MemoryScope {
-            hwm_start: crate::rss::high_water_mark(),
-            rss_start: crate::rss::current_rss(),
+    pub fn enter(site: Option<&'static Callsite>) -> Self {
+        let rss_start = crate::rss::current_rss();
+        let heap_start = crate::alloc::live();
+        let claim = claim_marks(&peak::read_marks());
+        let slot = inflight::claim(site, 0);
+        if let Some(s) = &slot {
+            s.track_memory(rss_start.unwrap_or(0), heap_start.unwrap_or(0), claim);
         }
+        MemoryScope {
+            rss_start,
+            heap_start,
+            claim,
+            slot,
+            allocated: 0,
+            alloc_mark: crate::alloc::thread_allocated(),
+        }
+    }
+
+    /// The in-flight slot, if one was free (periodic tasks can see the call through it).
+    #[must_use]
+    pub fn slot(&self) -> Option<&InFlight> {
+        self.slot.as_ref()
+    }
+
+    /// The call stops running on this thread (an async call returning `Pending`): banks the
+    /// thread's allocations since [`MemoryScope::resume`].
+    pub fn suspend(&mut self) {
+        if let (Some(mark), Some(now)) = (self.alloc_mark.take(), crate::alloc::thread_allocated())
+        {
+            self.allocated = self.allocated.wrapping_add(now.wrapping_sub(mark));
+        }
+    }
+
+    /// The call starts running on the current thread again (an async call being polled).
+    pub fn resume(&mut self) {
+        self.alloc_mark = crate::alloc::thread_allocated();
+    }
+
+    /// The figures so far, without ending the call: the current RSS and heap stand in for the
+    /// exit readings.
+    #[must_use]
+    pub fn current(&self) -> MemoryFigures {
+        let marks = peak::read_marks();
+        let now = Readings::take();
+        self.figures(&marks, now)
     }
 
     /// Reads RSS at exit and works out the peak.
     #[must_use]
-    pub fn exit(self) -> MemoryFigures {
-        let rss_end = crate::rss::current_rss();
-        let hwm_end = crate::rss::high_water_mark();
-        let mut peak = self.rss_start.max(rss_end);
-        // A high-water mark that rose during the call was reached during the call.
-        if let (Some(a), Some(b)) = (self.hwm_start, hwm_end) {
-            if b > a {
-                peak = peak.max(Some(b));
-            }
+    pub fn exit(mut self) -> MemoryFigures {
+        // The marks first, then the folded peaks: see `crate::peak` for why this order loses
+        // nothing to a concurrent reset.
+        let marks = peak::read_marks();
+        self.suspend();
+        let now = Readings::take();
+        let figures = self.figures(&marks, now);
+        drop(self.slot.take());
+        figures
+    }
+
+    fn figures(&self, marks: &Marks, now: Readings) -> MemoryFigures {
+        let (slot_rss, slot_heap) = self
+            .slot
+            .as_ref()
+            .map_or((None, None), |s| {
+                let s = s.get();
+                (Some(s.rss_peak()), Some(s.heap_peak()))
+            });
+        let c = self.claim;
+        let kernel = marks
+            .rss
+            .filter(|&h| peak::may_fold(h, marks.epoch, marks.rss_floor, c.epoch, c.rss));
+        let rss_peak = [self.rss_start, now.rss, kernel]
+            .into_iter()
+            .flatten()
+            .chain(slot_rss.filter(|&v| v > 0))
+            .max();
+        let heap_mark = marks
+            .heap
+            .filter(|&h| peak::may_fold(h, marks.epoch, 0, c.epoch, c.heap));
+        let heap_peak = self.heap_start.map(|start| {
+            [Some(start), now.heap, heap_mark, slot_heap]
+                .into_iter()
+                .flatten()
+                .max()
+                .unwrap_or(start)
+        });
+        let mut allocated = self.allocated;
+        if let (Some(mark), Some(t)) = (self.alloc_mark, now.thread_allocated) {
+            allocated = allocated.wrapping_add(t.wrapping_sub(mark));
         }
         MemoryFigures {
             rss_start: self.rss_start,
-            rss_end,
-            rss_peak: peak,
-            heap_peak: None,
-            allocated: None,
+            rss_end: now.rss,
+            rss_peak,
+            heap_peak,
+            allocated: self.heap_start.map(|_| allocated),
+            peak_approximate: self.slot.is_none(),
         }
     }
+}
+
+/// Readings taken at exit (or at a mid-call look).
+struct Readings {
+    rss: Option<u64>,
+    heap: Option<u64>,
+    thread_allocated: Option<u64>,
+}
+
+impl Readings {
+    fn take() -> Self {
+        Readings {
+            rss: crate::rss::current_rss(),
+            heap: crate::alloc::live(),
+            thread_allocated: crate::alloc::thread_allocated(),
+        }
+    }
+}
+
+/// `VmHWM` floor of the current epoch (see [`crate::peak`]): 0 after a successful reset, else
+/// the mark as it stood when the epoch began. Written only by the sampler thread.
+static VM_FLOOR: AtomicU64 = AtomicU64::new(0);
+
+/// The sampler's memory task: folds the current RSS and heap, then the high-water marks where
+/// valid, into every active call; then resets the marks and starts a new epoch.
+pub(crate) fn sample(_tick: &Tick) {
+    let rss = crate::rss::current_rss();
+    let heap_live = crate::alloc::live();
+    let epoch = peak::epoch();
+    // The sampler prefers VmHWM (exact); getrusage's mark is sticky and needs its floor.
+    let (kernel, kernel_floor) = match crate::hwm::vm_hwm() {
+        Some(v) => (Some(v), VM_FLOOR.load(Relaxed)),
+        None => {
+            let m = peak::read_marks();
+            (m.rss, m.rss_floor)
+        }
+    };
+    let heap_mark = crate::alloc::heap_peak();
+    inflight::for_each_active(|slot| {
+        if !slot.tracks_memory() {
+            return;
+        }
+        let c = slot.claim_marks();
+        if let Some(r) = rss {
+            slot.fold_rss(r);
+        }
+        if let Some(h) = heap_live {
+            slot.fold_heap(h);
+        }
+        if let Some(k) = kernel {
+            if peak::may_fold(k, epoch, kernel_floor, c.epoch, c.rss) {
+                slot.fold_rss(k);
+            }
+        }
+        if let Some(h) = heap_mark {
+            if peak::may_fold(h, epoch, 0, c.epoch, c.heap) {
+                slot.fold_heap(h);
+            }
+        }
+    });
+    let reset = crate::config::reset_hwm();
+    let floor = peak::new_epoch(|| {
+        crate::alloc::reset_peak();
+        if reset && crate::hwm::reset() {
+            0
+        } else {
+            crate::hwm::vm_hwm().unwrap_or(0)
+        }
+    });
+    VM_FLOOR.store(floor, Relaxed);
 }

@@ -71,6 +71,9 @@ pub struct MemoryFigures {
     pub heap_peak: Option<u64>,
     /// Bytes allocated by the calling thread during the call (needs `TrackingAllocator`).
     pub allocated: Option<u64>,
+    /// The in-flight table was full, so the background sampler could not fold its readings into
+    /// this call: `rss_peak`/`heap_peak` come from entry, exit and the high-water marks only.
+    pub peak_approximate: bool,
 }
 
 /// Everything one finished call reports.
