@@ -54,7 +54,11 @@ fn parse_vm_hwm(text: &[u8]) -> Option<u64> {
         match b {
             b' ' | b'\t' if kib.is_none() => {}
             b'0'..=b'9' => {
-                kib = Some(kib.unwrap_or(0).checked_mul(10)?.checked_add(u64::from(b - b'0'))?);
+                kib = Some(
+                    kib.unwrap_or(0)
+                        .checked_mul(10)?
+                        .checked_add(u64::from(b - b'0'))?,
+                );
             }
             _ => break,
         }
@@ -89,7 +93,12 @@ mod linux {
             return false;
         }
         let ok = CLEAR_REFS
-            .get_or_init(|| OpenOptions::new().write(true).open("/proc/self/clear_refs").ok())
+            .get_or_init(|| {
+                OpenOptions::new()
+                    .write(true)
+                    .open("/proc/self/clear_refs")
+                    .ok()
+            })
             .as_ref()
             .is_some_and(|mut f| f.write_all(b"5").is_ok());
         if !ok {

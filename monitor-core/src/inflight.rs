@@ -346,19 +346,35 @@ mod tests {
         let s = Slot::new();
         s.state.store(ACTIVE, Ordering::Relaxed);
         release(&s);
-        assert_eq!(s.state.load(Ordering::Relaxed), FREE, "no pins: freed at once");
+        assert_eq!(
+            s.state.load(Ordering::Relaxed),
+            FREE,
+            "no pins: freed at once"
+        );
 
         s.state.store(ACTIVE + 2 * PIN, Ordering::Relaxed); // two readers hold it
         release(&s);
         assert_eq!(s.state.load(Ordering::Relaxed), RELEASED | (2 * PIN));
         unpin(&s);
-        assert_eq!(s.state.load(Ordering::Relaxed), RELEASED | PIN, "still pinned");
+        assert_eq!(
+            s.state.load(Ordering::Relaxed),
+            RELEASED | PIN,
+            "still pinned"
+        );
         unpin(&s);
-        assert_eq!(s.state.load(Ordering::Relaxed), FREE, "the last unpin frees it");
+        assert_eq!(
+            s.state.load(Ordering::Relaxed),
+            FREE,
+            "the last unpin frees it"
+        );
 
         s.state.store(ACTIVE + PIN, Ordering::Relaxed);
         unpin(&s);
-        assert_eq!(s.state.load(Ordering::Relaxed), ACTIVE, "unpin keeps an active slot");
+        assert_eq!(
+            s.state.load(Ordering::Relaxed),
+            ACTIVE,
+            "unpin keeps an active slot"
+        );
     }
 
     #[test]

@@ -19,7 +19,11 @@ use crate::inflight::{self, ClaimMarks, InFlight};
 use crate::peak::{self, Marks};
 use crate::sampler::Tick;
 use crate::stats::MemoryFigures;
-use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+/// Memory-tracked calls running without a slot (the table was full). While there are any, the
+/// sampler does not reset the marks: a reset would erase a spike that nothing folded into them.
+static UNTRACKED: AtomicUsize = AtomicUsize::new(0);
 
 /// Memory state captured at a call's entry, finished into [`MemoryFigures`] at its exit.
 #[derive(Debug)]
@@ -53,8 +57,11 @@ impl MemoryScope {
         let heap_start = crate::alloc::live();
         let claim = claim_marks(&peak::read_marks());
         let slot = inflight::claim(site, 0);
-        if let Some(s) = &slot {
-            s.track_memory(rss_start.unwrap_or(0), heap_start.unwrap_or(0), claim);
+        match &slot {
+            Some(s) => s.track_memory(rss_start.unwrap_or(0), heap_start.unwrap_or(0), claim),
+            None => {
+                UNTRACKED.fetch_add(1, Ordering::SeqCst);
+            }
         }
         MemoryScope {
             rss_start,
@@ -98,24 +105,20 @@ impl MemoryScope {
     /// Reads RSS at exit and works out the peak.
     #[must_use]
     pub fn exit(mut self) -> MemoryFigures {
+        // (The slot is released when `self` drops, after the figures are read.)
         // The marks first, then the folded peaks: see `crate::peak` for why this order loses
         // nothing to a concurrent reset.
         let marks = peak::read_marks();
         self.suspend();
         let now = Readings::take();
-        let figures = self.figures(&marks, now);
-        drop(self.slot.take());
-        figures
+        self.figures(&marks, now)
     }
 
     fn figures(&self, marks: &Marks, now: Readings) -> MemoryFigures {
-        let (slot_rss, slot_heap) = self
-            .slot
-            .as_ref()
-            .map_or((None, None), |s| {
-                let s = s.get();
-                (Some(s.rss_peak()), Some(s.heap_peak()))
-            });
+        let (slot_rss, slot_heap) = self.slot.as_ref().map_or((None, None), |s| {
+            let s = s.get();
+            (Some(s.rss_peak()), Some(s.heap_peak()))
+        });
         let c = self.claim;
         let kernel = marks
             .rss
@@ -150,6 +153,14 @@ impl MemoryScope {
     }
 }
 
+impl Drop for MemoryScope {
+    fn drop(&mut self) {
+        if self.slot.take().is_none() {
+            UNTRACKED.fetch_sub(1, Ordering::SeqCst);
+        }
+    }
+}
+
 /// Readings taken at exit (or at a mid-call look).
 struct Readings {
     rss: Option<u64>,
@@ -167,24 +178,13 @@ impl Readings {
     }
 }
 
-/// `VmHWM` floor of the current epoch (see [`crate::peak`]): 0 after a successful reset, else
-/// the mark as it stood when the epoch began. Written only by the sampler thread.
-static VM_FLOOR: AtomicU64 = AtomicU64::new(0);
-
 /// The sampler's memory task: folds the current RSS and heap, then the high-water marks where
 /// valid, into every active call; then resets the marks and starts a new epoch.
 pub(crate) fn sample(_tick: &Tick) {
     let rss = crate::rss::current_rss();
     let heap_live = crate::alloc::live();
     let epoch = peak::epoch();
-    // The sampler prefers VmHWM (exact); getrusage's mark is sticky and needs its floor.
-    let (kernel, kernel_floor) = match crate::hwm::vm_hwm() {
-        Some(v) => (Some(v), VM_FLOOR.load(Relaxed)),
-        None => {
-            let m = peak::read_marks();
-            (m.rss, m.rss_floor)
-        }
-    };
+    let (kernel, kernel_floor) = peak::sampler_mark();
     let heap_mark = crate::alloc::heap_peak();
     inflight::for_each_active(|slot| {
         if !slot.tracks_memory() {
@@ -208,14 +208,8 @@ pub(crate) fn sample(_tick: &Tick) {
             }
         }
     });
-    let reset = crate::config::reset_hwm();
-    let floor = peak::new_epoch(|| {
-        crate::alloc::reset_peak();
-        if reset && crate::hwm::reset() {
-            0
-        } else {
-            crate::hwm::vm_hwm().unwrap_or(0)
-        }
-    });
-    VM_FLOOR.store(floor, Relaxed);
+    // A call without a slot has had nothing folded into it: keep the marks for its exit.
+    if UNTRACKED.load(Ordering::SeqCst) == 0 {
+        peak::new_epoch(crate::config::reset_hwm());
+    }
 }

@@ -72,7 +72,8 @@ pub struct MemoryFigures {
     /// Bytes allocated by the calling thread during the call (needs `TrackingAllocator`).
     pub allocated: Option<u64>,
     /// The in-flight table was full, so the background sampler could not fold its readings into
-    /// this call: `rss_peak`/`heap_peak` come from entry, exit and the high-water marks only.
+    /// this call: `rss_peak`/`heap_peak` come from entry, exit and the high-water marks (which
+    /// the sampler stops resetting meanwhile), so a spike below the mark at entry can be missed.
     pub peak_approximate: bool,
 }
 

@@ -12,7 +12,10 @@ fn vm_hwm_keeps_a_spike_and_reset_clears_it() {
     drop(v);
     let high = hwm::vm_hwm().unwrap();
     assert!(high >= rss + (40 << 20), "VmHWM {high} vs RSS before {rss}");
-    assert!(hwm::max_rss().unwrap() >= high, "getrusage is at least VmHWM");
+    assert!(
+        hwm::max_rss().unwrap() >= high,
+        "getrusage is at least VmHWM"
+    );
     assert!(
         hwm::reset(),
         "/proc/self/clear_refs should be writable for our own process"
