@@ -40,6 +40,9 @@ pub use monitor_core::{memory, TrackingAllocator};
 /// Test support: capture the `tracing` events `monitor` emits and assert on their fields.
 pub use monitor_core::testing;
 
+#[cfg(feature = "chunked")]
+pub use monitor_core::chunked;
+
 /// Pipeline runs and their reports: [`Pipeline::start`], [`Run::finish`], [`Report`].
 ///
 /// How calls attach to runs is described in [`monitor_core::run`].

@@ -171,3 +171,19 @@ fn sites_past_the_run_bound_are_counted_not_recorded() {
     assert!(report.steps.is_empty() && report.queries.is_empty());
     assert_eq!(report.sites_not_tracked, 2);
 }
+
+#[test]
+#[serial]
+fn the_current_run_can_be_looked_up_and_handed_on() {
+    assert!(monitor::RunHandle::current().is_none());
+    let detached = Pipeline::builder("handed_on").detached().start();
+    let handle = detached
+        .in_scope(monitor::RunHandle::current)
+        .expect("entered run");
+    assert_eq!(handle.run_id(), detached.run_id());
+    std::thread::spawn(move || handle.in_scope(|| work(4)))
+        .join()
+        .unwrap();
+    let r = detached.finish();
+    assert_eq!(r.step("work").unwrap().site.rows, Some(4));
+}

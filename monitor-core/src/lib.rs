@@ -12,6 +12,8 @@
 pub mod alloc;
 mod budget;
 pub mod callsite;
+#[cfg(feature = "chunked")]
+pub mod chunked;
 pub mod clock;
 pub mod config;
 mod events;

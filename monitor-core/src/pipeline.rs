@@ -273,6 +273,13 @@ pub struct RunHandle {
 }
 
 impl RunHandle {
+    /// The run a call finishing on this thread right now would attach to (the entered run,
+    /// else the ambient one), if any. Handy to pass the run on to threads a step spawns.
+    #[must_use]
+    pub fn current() -> Option<RunHandle> {
+        run::current().map(|state| RunHandle { state })
+    }
+
     /// Makes this run the current thread's run until the returned guard is dropped (the previous
     /// one is restored then). Calls finishing on this thread meanwhile attach to this run, even
     /// when another run is ambient. The guard is not `Send`: it belongs to this thread.
@@ -542,7 +549,7 @@ fn build_report(state: &RunState, end_ticks: u64) -> Report {
         .chunks
         .iter()
         .map(|c| ChunkReport {
-            name: c.name.to_owned(),
+            name: c.name.clone(),
             index: c.index,
             first_line: c.first_line,
             rows_in: c.rows_in,

@@ -83,6 +83,19 @@ fn attach(site: &'static Callsite, rec: &CallRecord<'_>) {
     }
 }
 
+/// The run a call finishing on this thread now would attach to: the entered run, else the
+/// ambient one.
+pub(crate) fn current() -> Option<Arc<RunState>> {
+    if ATTACH_POINTS.load(Relaxed) == 0 {
+        return None;
+    }
+    CURRENT
+        .try_with(|c| c.try_borrow().ok().and_then(|c| c.clone()))
+        .ok()
+        .flatten()
+        .or_else(|| AMBIENT.load_full())
+}
+
 /// Makes `run` the ambient run if there is none; returns whether it did.
 pub(crate) fn install_ambient(run: &Arc<RunState>) -> bool {
     let previous = AMBIENT.compare_and_swap(std::ptr::null::<RunState>(), Some(Arc::clone(run)));
@@ -221,7 +234,7 @@ pub(crate) struct MemoryPoint {
 /// Figures of one chunk of chunked processing.
 #[derive(Debug, Clone)]
 pub(crate) struct ChunkEntry {
-    pub(crate) name: &'static str,
+    pub(crate) name: String,
     pub(crate) index: u64,
     pub(crate) first_line: u64,
     pub(crate) rows_in: u64,
@@ -373,6 +386,14 @@ impl RunState {
                     source: PointSource::StepEnd,
                 });
             }
+        }
+    }
+
+    /// Adds one chunk's figures.
+    #[cfg(feature = "chunked")]
+    pub(crate) fn record_chunk(&self, entry: ChunkEntry) {
+        if !self.closed.load(Relaxed) {
+            self.chunks.push_with(|| entry);
         }
     }
 
