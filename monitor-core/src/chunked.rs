@@ -481,7 +481,7 @@ impl CsvChunks {
         let mut eof = false;
         while !eof {
             let start_ticks = crate::clock::now_ticks();
-            let memory = MemoryScope::enter();
+            let memory = MemoryScope::enter(None);
             let call = ChunkCall {
                 start: CallStart::begin(&CHUNK_SITE),
             };

@@ -121,6 +121,7 @@ impl PipelineBuilder {
     pub fn start(self) -> Run {
         let run_id = self.run_id.unwrap_or_else(new_run_id);
         let state = Arc::new(RunState::new(self.name, run_id, self.labels, self.limits));
+        run::register_live(&state);
         let ambient = if self.detached {
             false
         } else {
@@ -236,6 +237,7 @@ impl Run {
         if self.ambient {
             run::uninstall_ambient(state);
         }
+        run::unregister_live(state);
         let end_ticks = crate::clock::now_ticks();
         state.closed.store(true, Relaxed);
         if panicking {

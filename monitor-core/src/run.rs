@@ -40,7 +40,7 @@ use arc_swap::ArcSwapOption;
 use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering::Relaxed};
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, OnceLock, RwLock, Weak};
 
 /// How many places a finished call could attach to right now: 1 for an ambient run, plus one per
 /// entered scope and live instrumented future. Zero means [`on_complete`] returns at once.
@@ -80,6 +80,53 @@ fn attach(site: &'static Callsite, rec: &CallRecord<'_>) {
         if let Some(run) = AMBIENT.load().as_ref() {
             run.record(site, rec);
         }
+    }
+}
+
+/// Every unfinished run, for the sampler's memory readings (read once per tick, written when a
+/// run starts or finishes: never touched by a monitored call).
+static LIVE: RwLock<Vec<Weak<RunState>>> = RwLock::new(Vec::new());
+
+/// Registers a run for the sampler's readings.
+pub(crate) fn register_live(run: &Arc<RunState>) {
+    let mut live = LIVE
+        .write()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    live.retain(|w| w.strong_count() > 0);
+    live.push(Arc::downgrade(run));
+}
+
+/// Removes a finished run from the sampler's list.
+pub(crate) fn unregister_live(run: &Arc<RunState>) {
+    let mut live = LIVE
+        .write()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    live.retain(|w| w.strong_count() > 0 && !std::ptr::eq(w.as_ptr(), Arc::as_ptr(run)));
+}
+
+/// The sampler's task ([`crate::sampler::TASKS`]): adds an RSS (and heap) reading to every
+/// unfinished run's memory timeline. A run keeps a reading when at least 1/1000 of its elapsed
+/// time (and at least one interval) has passed since its last one, so a long run's timeline
+/// stays within its bound: about 1000 readings per tenfold of run time.
+pub(crate) fn sample(tick: &crate::sampler::Tick) {
+    let live = LIVE
+        .read()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    if live.is_empty() {
+        return;
+    }
+    let Some(rss) = crate::rss::current_rss() else {
+        return;
+    };
+    let heap = crate::alloc::live();
+    for run in live.iter().filter_map(Weak::upgrade) {
+        let at_ns = run.offset_ns(tick.now_ticks);
+        let last = run.last_sample_ns.load(Relaxed);
+        if last != u64::MAX && at_ns.saturating_sub(last) < at_ns / 1000 {
+            continue;
+        }
+        run.last_sample_ns.store(at_ns, Relaxed);
+        run.record_memory(tick.now_ticks, rss, heap);
     }
 }
 
@@ -262,6 +309,8 @@ pub(crate) struct RunState {
     pub(crate) chunks: BoundedLog<ChunkEntry>,
     pub(crate) closed: AtomicBool,
     pub(crate) failure: OnceLock<String>,
+    /// Offset of the sampler's last reading kept in `memory` (`u64::MAX`: none yet).
+    pub(crate) last_sample_ns: AtomicU64,
 }
 
 impl std::fmt::Debug for RunState {
@@ -297,6 +346,7 @@ impl RunState {
             chunks: BoundedLog::new(limits.max_chunks),
             closed: AtomicBool::new(false),
             failure: OnceLock::new(),
+            last_sample_ns: AtomicU64::new(u64::MAX),
             start_ticks: clock::now_ticks(),
         }
     }

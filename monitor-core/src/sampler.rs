@@ -34,7 +34,7 @@ pub struct Tick {
 /// The periodic tasks, run in this order at every tick while calls are in flight. Each is one
 /// plain function; another mechanism that needs a periodic look at the in-flight calls (a
 /// watchdog for calls running past their threshold) adds itself here.
-pub const TASKS: &[fn(&Tick)] = &[crate::memory::sample];
+pub const TASKS: &[fn(&Tick)] = &[crate::memory::sample, crate::run::sample];
 
 const STOPPED: u8 = 0;
 const RUNNING: u8 = 1;
