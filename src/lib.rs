@@ -35,7 +35,7 @@ pub use monitor_core::{
 
 /// Memory: the exact heap tracker (install it as the `#[global_allocator]`), and the memory
 /// mechanisms in detail ([`memory`] explains how a call's peak is found).
-pub use monitor_core::{memory, TrackingAllocator};
+pub use monitor_core::{memory, memory_scope, MemoryReport, MemoryScopeGuard, TrackingAllocator};
 
 /// Test support: capture the `tracing` events `monitor` emits and assert on their fields.
 pub use monitor_core::testing;

@@ -37,6 +37,7 @@ pub(crate) fn call_finished(meta: &Metadata, rec: &CallRecord<'_>) {
                 rss_end = m.rss_end,
                 rss_peak = m.rss_peak,
                 heap_peak = m.heap_peak,
+                allocated = m.allocated,
                 "step finished"
             ),
             Kind::Query => tracing::debug!(
@@ -49,6 +50,8 @@ pub(crate) fn call_finished(meta: &Metadata, rec: &CallRecord<'_>) {
                 rss_start = m.rss_start,
                 rss_end = m.rss_end,
                 rss_peak = m.rss_peak,
+                heap_peak = m.heap_peak,
+                allocated = m.allocated,
                 "query finished"
             ),
         },

@@ -23,6 +23,7 @@ pub mod histogram;
 pub mod hwm;
 pub mod inflight;
 pub mod memory;
+pub mod memory_scope;
 pub mod peak;
 pub mod pipeline;
 pub mod probe;
@@ -41,6 +42,7 @@ pub use callsite::{Callsite, Kind, Metadata};
 pub use config::{Config, ConfigBuilder, ConfigError};
 pub use future::MonitoredFuture;
 pub use guard::{call_once, CallGuard};
+pub use memory_scope::{memory_scope, MemoryReport, MemoryScopeGuard};
 pub use pipeline::{
     add_report_sink, last_report, remove_report_sink, EnteredRun, Instrumented, Pipeline,
     PipelineBuilder, Run, RunHandle, SinkId,
