@@ -68,7 +68,7 @@ impl Slot {
         }
     }
 
-    /// The call site, or `None` for a [`crate::memory_scope`] block.
+    /// The call site, or `None` for a [`memory_scope`](crate::memory_scope()) block.
     #[must_use]
     pub fn site(&self) -> Option<&'static Callsite> {
         let p = self.site.load(Ordering::Relaxed);

@@ -50,7 +50,7 @@ fn claim_marks(m: &Marks) -> ClaimMarks {
 impl MemoryScope {
     /// Reads RSS, the heap and the high-water marks at entry and claims an in-flight slot so the
     /// sampler folds its readings into this call. `site` is `None` for a
-    /// [`memory_scope`](crate::memory_scope) block.
+    /// [`memory_scope`](crate::memory_scope()) block.
     #[must_use]
     pub fn enter(site: Option<&'static Callsite>) -> Self {
         let rss_start = crate::rss::current_rss();

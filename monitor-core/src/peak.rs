@@ -34,7 +34,7 @@
 //! except in an epoch where its sticky part is above the mark (it starts out above it after
 //! `exec`, and rises above it when a thread exits after a spike that a later reset cleared): then
 //! a `getrusage` reading says nothing about the epoch, and calls read `VmHWM` instead. The
-//! sampler decides this for each epoch when it starts one ([`new_epoch`]); epoch 0, before any
+//! sampler decides this for each epoch when it starts one (`new_epoch`); epoch 0, before any
 //! reset, uses `VmHWM` where it exists. The sampler itself always reads `VmHWM` (it runs every
 //! 10 ms; 7 µs there is nothing).
 //!
@@ -134,15 +134,27 @@ pub(crate) fn new_epoch(reset_kernel: bool) {
     SEQ.fetch_add(1, Ordering::SeqCst);
     crate::alloc::reset_peak();
     let reset = reset_kernel && crate::hwm::reset();
-    // getrusage first: VmHWM only rises within the epoch, so `ru > vm` proves the sticky part
-    // is above the mark, not that memory grew between the two reads.
+    // getrusage first: the mark only rises within the epoch, so `ru > vm` proves the sticky part
+    // is above the mark, not that memory grew between the two reads. Right after a reset the
+    // mark is the current RSS, so the cheap statm read (1 µs, not 7) stands in for VmHWM; if RSS
+    // fell in between, that errs towards `VmHWM`, which is always correct.
     let ru = crate::hwm::max_rss();
-    let vm = crate::hwm::vm_hwm();
+    let vm = if reset {
+        crate::rss::current_rss()
+    } else {
+        crate::hwm::vm_hwm()
+    };
     RSS_FLOOR.store(ru.unwrap_or(0), Ordering::Relaxed);
     VM_FLOOR.store(if reset { 0 } else { vm.unwrap_or(0) }, Ordering::Relaxed);
     let sticky = matches!((ru, vm), (Some(r), Some(v)) if r > v);
     USE_VM_HWM.store(sticky, Ordering::Relaxed);
     SEQ.fetch_add(1, Ordering::SeqCst);
+}
+
+/// Whether calls read `VmHWM` (rather than `getrusage`) in the current epoch.
+#[must_use]
+pub fn calls_read_vm_hwm() -> bool {
+    USE_VM_HWM.load(Ordering::Relaxed)
 }
 
 /// The validity rule (module docs): may the mark `value`, read in `epoch` whose floor is `floor`,
