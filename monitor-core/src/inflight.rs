@@ -50,6 +50,9 @@ pub struct Slot {
     rss_mark_at_claim: AtomicU64,
     heap_mark_at_claim: AtomicU64,
     reported: AtomicBool,
+    /// [`crate::sampler::ticks`] when claimed: a tick that began after the claim read it (its
+    /// count is not below this) took its RSS reading possibly before the call began.
+    claim_tick: AtomicU64,
 }
 
 impl Slot {
@@ -65,6 +68,7 @@ impl Slot {
             rss_mark_at_claim: AtomicU64::new(0),
             heap_mark_at_claim: AtomicU64::new(0),
             reported: AtomicBool::new(false),
+            claim_tick: AtomicU64::new(0),
         }
     }
 
@@ -122,6 +126,14 @@ impl Slot {
             rss: self.rss_mark_at_claim.load(Ordering::Relaxed),
             heap: self.heap_mark_at_claim.load(Ordering::Relaxed),
         }
+    }
+
+    /// Whether a reading the sampler took in tick `tick` (its [`crate::sampler::Tick::count`])
+    /// was certainly taken after this call began. A call that claims its slot between the
+    /// sampler's reading and its walk over the slots must not get that older reading.
+    #[must_use]
+    pub fn began_before_tick(&self, tick: u64) -> bool {
+        self.claim_tick.load(Ordering::Relaxed) <= tick
     }
 
     /// Marks the call as reported by a periodic task; `true` only for the first caller, so a
@@ -262,6 +274,9 @@ pub fn claim(site: Option<&'static Callsite>, start_ticks: u64) -> Option<InFlig
         s.start_ticks.store(start_ticks, Ordering::Relaxed);
         s.memory.store(false, Ordering::Relaxed);
         s.reported.store(false, Ordering::Relaxed);
+        // After the caller's entry readings, before the slot is visible (see `began_before_tick`).
+        s.claim_tick
+            .store(crate::sampler::ticks(), Ordering::Relaxed);
         if i >= HIGH.load(Ordering::Relaxed) {
             HIGH.fetch_max(i + 1, Ordering::Release);
         }
@@ -375,6 +390,17 @@ mod tests {
             ACTIVE,
             "unpin keeps an active slot"
         );
+    }
+
+    #[test]
+    fn a_claim_is_after_every_tick_already_begun() {
+        let t = crate::sampler::ticks();
+        let a = claim(None, 0).unwrap();
+        assert!(a.get().began_before_tick(u64::MAX));
+        if t > 0 {
+            // Tick `t - 1` had begun (and read RSS) before this claim: not this call's reading.
+            assert!(!a.get().began_before_tick(t - 1));
+        }
     }
 
     #[test]

@@ -180,7 +180,7 @@ impl Readings {
 
 /// The sampler's memory task: folds the current RSS and heap, then the high-water marks where
 /// valid, into every active call; then resets the marks and starts a new epoch.
-pub(crate) fn sample(_tick: &Tick) {
+pub(crate) fn sample(tick: &Tick) {
     let rss = crate::rss::current_rss();
     let heap_live = crate::alloc::live();
     let epoch = peak::epoch();
@@ -191,11 +191,15 @@ pub(crate) fn sample(_tick: &Tick) {
             return;
         }
         let c = slot.claim_marks();
-        if let Some(r) = rss {
-            slot.fold_rss(r);
-        }
-        if let Some(h) = heap_live {
-            slot.fold_heap(h);
+        // The current readings were taken at the start of this walk: a call that began after
+        // them must not get them (the marks below carry their own rule).
+        if slot.began_before_tick(tick.count) {
+            if let Some(r) = rss {
+                slot.fold_rss(r);
+            }
+            if let Some(h) = heap_live {
+                slot.fold_heap(h);
+            }
         }
         if let Some(k) = kernel {
             if peak::may_fold(k, epoch, kernel_floor, c.epoch, c.rss) {

@@ -27,7 +27,8 @@ pub const LINGER: Duration = Duration::from_millis(100);
 pub struct Tick {
     /// [`clock::now_ticks`] at the start of the tick.
     pub now_ticks: u64,
-    /// Ticks run since the process started (across thread restarts).
+    /// This tick's number: ticks begun before it since the process started (across thread
+    /// restarts). [`ticks`] already counts this one while it runs.
     pub count: u64,
 }
 

@@ -1,0 +1,89 @@
+//! The cheap high-water-mark path. Where `getrusage`'s mark is not stuck above the real one (a
+//! process started by a small parent, as from a shell), calls read `getrusage` (1 µs) at entry and
+//! exit instead of `VmHWM` (7 µs), and a short spike is still caught. Under `cargo test` the
+//! test process inherits cargo's larger mark, so the test re-runs itself in a child process whose
+//! parent is this small test process.
+#![cfg(target_os = "linux")]
+use monitor::monitor_step;
+use std::process::Command;
+use std::time::Duration;
+
+const CHILD: &str = "MONITOR_TEST_GETRUSAGE_CHILD";
+const MIB: u64 = 1 << 20;
+
+fn touch(mib: usize) -> Vec<u8> {
+    let mut v = vec![0u8; mib << 20];
+    for page in v.chunks_mut(4096) {
+        page[0] = 1;
+    }
+    v
+}
+
+#[monitor_step]
+fn warm_up() {
+    std::thread::sleep(Duration::from_millis(60));
+}
+
+#[monitor_step]
+fn short_spike() {
+    std::thread::sleep(Duration::from_millis(5));
+    std::hint::black_box(touch(96));
+    std::thread::sleep(Duration::from_millis(5));
+}
+
+#[test]
+fn spike_caught_reading_getrusage() {
+    if std::env::var_os(CHILD).is_none() {
+        let out = Command::new(std::env::current_exe().unwrap())
+            .args(["--exact", "spike_caught_reading_getrusage", "--nocapture"])
+            .env(CHILD, "1")
+            .output()
+            .expect("re-run the test binary");
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "child failed:\n{stdout}\n{stderr}");
+        assert!(
+            stdout.contains("CHILD RAN"),
+            "the child did not run the test:\n{stdout}"
+        );
+        return;
+    }
+    // Ballast above the parent's RSS, so that after a reset the kernel's sticky mark (the
+    // parent's RSS at fork) is below the real one and the sampler picks getrusage.
+    let ballast = touch(48);
+    monitor::Config::builder()
+        .sample_interval(Duration::from_millis(10))
+        .install();
+    warm_up();
+    assert!(
+        !monitor_core::peak::calls_read_vm_hwm(),
+        "after a few resets calls should read getrusage"
+    );
+    // No tick during the spiking step: only its own entry and exit readings can see the spike.
+    monitor::Config::builder()
+        .sample_interval(Duration::from_secs(2))
+        .install();
+    std::thread::sleep(Duration::from_millis(20)); // the sampler's current 10 ms sleep ends
+    let ticks = monitor_core::sampler::ticks();
+    short_spike();
+    assert_eq!(
+        monitor_core::sampler::ticks(),
+        ticks,
+        "no sample during the step"
+    );
+    assert!(!monitor_core::peak::calls_read_vm_hwm());
+    let m = monitor::snapshot()
+        .site("short_spike")
+        .expect("recorded")
+        .memory;
+    let start = m.rss_start.expect("rss_start").last;
+    let peak = m.rss_peak.expect("rss_peak").last;
+    assert!(
+        peak >= start + 90 * MIB,
+        "peak {} MiB, start {} MiB",
+        peak / MIB,
+        start / MIB
+    );
+    drop(ballast);
+    println!("CHILD RAN");
+}
