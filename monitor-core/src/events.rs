@@ -21,8 +21,24 @@ pub(crate) fn ms(ns: u64) -> f64 {
 }
 
 /// Emits the completion (or failure) event of one call.
+///
+/// The level test is one relaxed load, inlined into the hot path; building the event (a large
+/// expansion with a dozen fields) stays out of line.
 #[inline]
 pub(crate) fn call_finished(meta: &Metadata, rec: &CallRecord<'_>) {
+    use tracing::level_filters::LevelFilter;
+    let level = match (rec.outcome, meta.kind) {
+        (Outcome::Ok, Kind::Step) => LevelFilter::INFO,
+        (Outcome::Ok | Outcome::Cancelled, _) => LevelFilter::DEBUG,
+        (Outcome::Err(_) | Outcome::Panicked, _) => LevelFilter::ERROR,
+    };
+    if level <= LevelFilter::current() {
+        emit_call_finished(meta, rec);
+    }
+}
+
+#[inline(never)]
+fn emit_call_finished(meta: &Metadata, rec: &CallRecord<'_>) {
     let m = &rec.memory;
     match rec.outcome {
         Outcome::Ok => match meta.kind {

@@ -127,7 +127,7 @@ where
             return this.inner.poll(cx);
         }
         // Cloned only when spans are on (`MONITOR_SPANS`); `None` costs nothing.
-        let span = this.start.as_ref().and_then(|s| s.span.clone());
+        let span = this.start.as_ref().and_then(|s| s.span.as_deref().cloned());
         let entered = span.as_ref().map(tracing::Span::enter);
         let saved = rows::swap_in(*this.tally);
         if let Some(m) = this.start.as_mut().and_then(|s| s.memory.as_mut()) {
