@@ -207,10 +207,7 @@ impl ChunkCall {
                     busy_ns: None,
                     outcome,
                     rows_from_value: None,
-                    tally: RowTally {
-                        out: rows_out,
-                        input: Some(rows_in),
-                    },
+                    tally: RowTally::new(rows_out, Some(rows_in)),
                 },
             );
         }

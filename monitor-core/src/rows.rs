@@ -108,6 +108,15 @@ impl RowTally {
         input: NONE,
     };
 
+    /// A tally with these counts.
+    #[must_use]
+    pub fn new(out: Option<u64>, input: Option<u64>) -> Self {
+        RowTally {
+            out: out.map_or(NONE, |n| n.min(NONE - 1)),
+            input: input.map_or(NONE, |n| n.min(NONE - 1)),
+        }
+    }
+
     /// Rows out, if any were recorded.
     #[must_use]
     pub fn out(self) -> Option<u64> {
