@@ -84,7 +84,7 @@ fn chromium_renders_the_gantt_with_one_bar_per_step_call() {
         let _ = load(n);
     }
     let report = run.finish();
-    assert_eq!(report.timeline.steps.len(), 9);
+    assert_eq!(report.timeline.calls.len(), 9);
 
     let dir = tempfile::tempdir().unwrap();
     let html: PathBuf = dir.path().join("report.html");
@@ -112,7 +112,7 @@ fn chromium_renders_the_gantt_with_one_bar_per_step_call() {
         .collect();
     assert_eq!(
         bars.len(),
-        report.timeline.steps.len(),
+        report.timeline.calls.len(),
         "one bar per step call"
     );
     for step in ["extract", "transform", "load"] {
@@ -124,7 +124,7 @@ fn chromium_renders_the_gantt_with_one_bar_per_step_call() {
     }
     let errors = bars
         .iter()
-        .filter(|b| b.starts_with("<rect class=\"bar error\""))
+        .filter(|b| b.starts_with("<rect class=\"bar step error\""))
         .count();
     assert_eq!(errors, 1, "the failed load call is drawn as an error");
     assert!(dom.contains("<svg id=\"memory\""));

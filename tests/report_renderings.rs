@@ -114,9 +114,10 @@ fn html_is_self_contained_with_one_bar_per_step_call() {
     assert!(html.starts_with("<!DOCTYPE html>"));
     assert_eq!(
         html.matches("<rect class=\"bar ").count(),
-        r.timeline.steps.len()
+        r.timeline.calls.len()
     );
-    assert_eq!(r.timeline.steps.len(), 2);
+    assert_eq!(r.timeline.calls.len(), 4, "two steps and two queries");
+    assert_eq!(html.matches("<rect class=\"bar query ").count(), 2);
     assert!(html.contains("data-step=\"extract_orders\""));
     assert!(html.contains("<svg id=\"memory\""));
     assert!(html.contains("class=\"rss-line\""));
@@ -145,5 +146,5 @@ fn a_failed_empty_run_renders_without_tables() {
     assert!(r
         .to_markdown()
         .starts_with("### ❌ Pipeline `empty`: failed"));
-    assert!(r.to_html().contains("No step calls were recorded"));
+    assert!(r.to_html().contains("No step or query calls were recorded"));
 }

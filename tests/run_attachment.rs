@@ -52,7 +52,11 @@ fn ambient_run_collects_calls_from_scoped_threads_and_rayon() {
     assert_eq!(step.site.rows, Some(5 + 4 * 25 * 2));
     let q = report.query("lookup").expect("lookup attached");
     assert_eq!(q.site.calls, 4 * 25 + 300);
-    assert_eq!(report.timeline.steps.len(), 101);
+    assert_eq!(
+        report.timeline.calls.len(),
+        101 + 100 + 300,
+        "every call of the run is on the timeline"
+    );
 }
 
 #[test]

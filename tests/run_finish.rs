@@ -60,8 +60,8 @@ fn finish_returns_the_report_with_id_start_status_and_duration() {
     assert_eq!(step.site.calls, 2);
     assert!(step.site.duration_ms.total >= 10.0);
     assert!(step.site.duration_ms.total <= report.duration_ms);
-    assert_eq!(report.timeline.steps.len(), 2);
-    assert!(report.timeline.steps[1].start_ms >= report.timeline.steps[0].start_ms + 5.0);
+    assert_eq!(report.timeline.calls.len(), 2);
+    assert!(report.timeline.calls[1].start_ms >= report.timeline.calls[0].start_ms + 5.0);
 }
 
 #[test]

@@ -56,7 +56,7 @@ fn the_timeline_has_boundary_and_sampler_readings_and_step_peaks() {
     );
     let span = r
         .timeline
-        .steps
+        .calls
         .iter()
         .find(|s| s.name == "hold_64_mib")
         .unwrap();
@@ -77,20 +77,23 @@ fn the_timeline_has_boundary_and_sampler_readings_and_step_peaks() {
 fn the_timeline_is_bounded() {
     let run = Pipeline::builder("memory_bounded")
         .max_memory_points(4)
-        .max_step_spans(2)
+        .max_spans(2)
         .start();
     for _ in 0..5 {
         idle();
     }
     let r = run.finish();
-    assert_eq!(r.timeline.memory.len(), 4);
+    // Four kept readings, plus the run's own start and end readings, which are always there.
+    assert_eq!(r.timeline.memory.len(), 4 + 2);
+    assert_eq!(r.timeline.memory[0].source, "run_start");
+    assert_eq!(r.timeline.memory[5].source, "run_end");
     assert!(
         r.timeline.memory_not_kept >= 6,
         "{}",
         r.timeline.memory_not_kept
     );
-    assert_eq!(r.timeline.steps.len(), 2);
-    assert_eq!(r.timeline.steps_not_kept, 3);
+    assert_eq!(r.timeline.calls.len(), 2);
+    assert_eq!(r.timeline.calls_not_kept, 3);
     assert_eq!(
         r.step("idle").unwrap().site.calls,
         5,

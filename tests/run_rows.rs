@@ -81,7 +81,7 @@ fn rows_rows_per_second_and_dropped_rows_reach_the_report() {
     // Row counts per call on the timeline.
     let spans: Vec<_> = r
         .timeline
-        .steps
+        .calls
         .iter()
         .filter(|s| s.name == "read_batch")
         .collect();

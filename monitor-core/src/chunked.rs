@@ -171,13 +171,14 @@ impl<E: fmt::Display> fmt::Display for ChunkError<E> {
     }
 }
 
-impl<E: std::error::Error + 'static> std::error::Error for ChunkError<E> {
+/// Any displayable transform error works (a `String` included), so the transform's own error
+/// is part of this error's message rather than its `source()`.
+impl<E: fmt::Debug + fmt::Display> std::error::Error for ChunkError<E> {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
             ChunkError::Open { source, .. } => Some(source),
             ChunkError::Read { source, .. } | ChunkError::Write { source, .. } => Some(source),
-            ChunkError::Transform { source, .. } => Some(source),
-            ChunkError::Malformed { .. } => None,
+            ChunkError::Transform { .. } | ChunkError::Malformed { .. } => None,
         }
     }
 }

@@ -12,8 +12,8 @@
 //! How calls attach to runs is described in the [`run`](crate::run) module.
 
 use crate::report::{
-    ChunkReport, ErrorOutcome, ErrorReport, MemorySample, Report, RunMemory, RunStatus, SiteReport,
-    StepSpan, Timeline, SCHEMA,
+    CallSpan, ChunkReport, ErrorOutcome, ErrorReport, MemorySample, Report, RunMemory, RunStatus,
+    SiteReport, Timeline, SCHEMA,
 };
 use crate::run::{self, PointSource, RunLimits, RunState, SpanOutcome};
 use crate::snapshot::SiteSnapshot;
@@ -91,9 +91,9 @@ impl PipelineBuilder {
         self
     }
 
-    /// How many step calls to keep on the timeline (default 10 000).
-    pub fn max_step_spans(mut self, n: usize) -> Self {
-        self.limits.max_step_spans = n;
+    /// How many step and query calls to keep on the timeline (default 10 000).
+    pub fn max_spans(mut self, n: usize) -> Self {
+        self.limits.max_spans = n;
         self
     }
 
@@ -510,11 +510,12 @@ fn build_report(state: &RunState, end_ticks: u64) -> Report {
         })
         .collect();
 
-    let spans: Vec<StepSpan> = state
+    let spans: Vec<CallSpan> = state
         .spans
         .iter()
-        .map(|s| StepSpan {
+        .map(|s| CallSpan {
             name: s.site.metadata().name.to_owned(),
+            kind: s.site.metadata().kind,
             start_ms: ms(s.start_ns),
             duration_ms: ms(s.duration_ns),
             outcome: match s.outcome {
@@ -530,7 +531,24 @@ fn build_report(state: &RunState, end_ticks: u64) -> Report {
         })
         .collect();
 
-    let mut points: Vec<&run::MemoryPoint> = state.memory.iter().collect();
+    let rss_end = crate::rss::current_rss();
+    let run_start = state.rss_start.map(|rss| run::MemoryPoint {
+        at_ns: 0,
+        rss,
+        heap: None,
+        source: PointSource::RunStart,
+    });
+    let run_end = rss_end.map(|rss| run::MemoryPoint {
+        at_ns: duration_ns,
+        rss,
+        heap: None,
+        source: PointSource::RunEnd,
+    });
+    let mut points: Vec<&run::MemoryPoint> = run_start
+        .iter()
+        .chain(state.memory.iter())
+        .chain(run_end.iter())
+        .collect();
     points.sort_by_key(|p| p.at_ns);
     let memory_samples: Vec<MemorySample> = points
         .iter()
@@ -539,9 +557,11 @@ fn build_report(state: &RunState, end_ticks: u64) -> Report {
             rss: p.rss,
             heap: p.heap,
             source: match p.source {
+                PointSource::RunStart => "run_start",
                 PointSource::StepStart => "step_start",
                 PointSource::StepEnd => "step_end",
                 PointSource::Sample => "sample",
+                PointSource::RunEnd => "run_end",
             }
             .to_owned(),
         })
@@ -563,7 +583,6 @@ fn build_report(state: &RunState, end_ticks: u64) -> Report {
         })
         .collect();
 
-    let rss_end = crate::rss::current_rss();
     let rss_peak = [state.rss_start, rss_end]
         .into_iter()
         .chain(points.iter().map(|p| Some(p.rss)))
@@ -616,8 +635,8 @@ fn build_report(state: &RunState, end_ticks: u64) -> Report {
             heap_peak,
         },
         timeline: Timeline {
-            steps: spans,
-            steps_not_kept: state.spans.not_kept(),
+            calls: spans,
+            calls_not_kept: state.spans.not_kept(),
             memory: memory_samples,
             memory_not_kept: state.memory.not_kept(),
         },

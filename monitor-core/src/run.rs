@@ -193,15 +193,15 @@ pub(crate) fn release_attach_point() {
     ATTACH_POINTS.fetch_sub(1, Relaxed);
 }
 
-/// Bounds on what one run keeps. Defaults: 100 errors, 10 000 step spans, 20 000 memory points,
+/// Bounds on what one run keeps. Defaults: 100 errors, 10 000 timeline calls, 20 000 memory points,
 /// 10 000 chunks, every site.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RunLimits {
     /// Errors and panics kept with their message (the rest are counted).
     pub max_errors: usize,
-    /// Step calls kept on the timeline (the rest are counted; every call still counts in the
-    /// step's stats).
-    pub max_step_spans: usize,
+    /// Step and query calls kept on the timeline (the rest are counted; every call still counts
+    /// in its site's stats).
+    pub max_spans: usize,
     /// Memory readings kept for the memory-over-time chart (the rest are counted).
     pub max_memory_points: usize,
     /// Chunks of chunked processing kept with their own figures (the rest are counted).
@@ -214,7 +214,7 @@ impl Default for RunLimits {
     fn default() -> Self {
         RunLimits {
             max_errors: 100,
-            max_step_spans: 10_000,
+            max_spans: 10_000,
             max_memory_points: 20_000,
             max_chunks: 10_000,
             max_sites: usize::try_from(MAX_SITE_IDS).unwrap_or(usize::MAX),
@@ -240,7 +240,7 @@ pub(crate) struct ErrorEntry {
     pub(crate) at_ns: u64,
 }
 
-/// A kept step call, for the timeline.
+/// A kept step or query call, for the timeline.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct SpanEntry {
     pub(crate) site: &'static Callsite,
@@ -252,7 +252,7 @@ pub(crate) struct SpanEntry {
     pub(crate) heap_peak: Option<u64>,
 }
 
-/// How a kept step call ended (an owned, copyable form of [`Outcome`]).
+/// How a kept call ended (an owned, copyable form of [`Outcome`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum SpanOutcome {
     Ok,
@@ -264,9 +264,11 @@ pub(crate) enum SpanOutcome {
 /// Where a memory reading came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum PointSource {
+    RunStart,
     StepStart,
     StepEnd,
     Sample,
+    RunEnd,
 }
 
 /// One RSS (and heap, when tracked) reading at an offset from the run's start.
@@ -341,7 +343,7 @@ impl RunState {
             sites: LazySlots::new(max_sites),
             sites_not_tracked: AtomicU64::new(0),
             errors: BoundedLog::new(limits.max_errors),
-            spans: BoundedLog::new(limits.max_step_spans),
+            spans: BoundedLog::new(limits.max_spans),
             memory: BoundedLog::new(limits.max_memory_points),
             chunks: BoundedLog::new(limits.max_chunks),
             closed: AtomicBool::new(false),
@@ -411,17 +413,17 @@ impl RunState {
             }
             Outcome::Ok | Outcome::Cancelled => {}
         }
+        let m = &rec.memory;
+        self.spans.push_with(|| SpanEntry {
+            site,
+            start_ns,
+            duration_ns: rec.duration_ns,
+            outcome,
+            rows: rec.rows,
+            rss_peak: m.rss_peak,
+            heap_peak: m.heap_peak,
+        });
         if site.metadata().kind == Kind::Step {
-            let m = &rec.memory;
-            self.spans.push_with(|| SpanEntry {
-                site,
-                start_ns,
-                duration_ns: rec.duration_ns,
-                outcome,
-                rows: rec.rows,
-                rss_peak: m.rss_peak,
-                heap_peak: m.heap_peak,
-            });
             if let (Some(start), Some(end)) = (m.rss_start, m.rss_end) {
                 self.memory.push_with(|| MemoryPoint {
                     at_ns: start_ns,

@@ -5,6 +5,7 @@
 use super::text::{chunk_lines, memory_line, query_rows, run_line, step_rows, ERRORS_SHOWN};
 use super::units::{bytes, count, duration_ms};
 use super::{ErrorOutcome, Report, RunStatus};
+use crate::Kind;
 use std::fmt::Write;
 
 /// Escapes text for HTML element content and attribute values.
@@ -44,7 +45,7 @@ svg { display: block; margin: 6px 0; }
 svg text { font: 12px system-ui, -apple-system, "Segoe UI", Roboto, Arial, sans-serif; fill: #1f2328; }
 svg .axis text { fill: #57606a; font-size: 11px; }
 svg .grid { stroke: #eaeef2; }
-.bar.ok { fill: #4e79a7; } .bar.error { fill: #e15759; } .bar.panic { fill: #b07aa1; } .bar.cancelled { fill: #bab0ac; }
+.bar.ok { fill: #4e79a7; } .bar.query.ok { fill: #59a14f; } .bar.error { fill: #e15759; } .bar.panic { fill: #b07aa1; } .bar.cancelled { fill: #bab0ac; }
 .rss-line { fill: none; stroke: #4e79a7; stroke-width: 2; }
 .rss-area { fill: #4e79a7; fill-opacity: 0.12; }
 .heap-line { fill: none; stroke: #f28e2b; stroke-width: 1.5; stroke-dasharray: 4 3; }
@@ -105,16 +106,21 @@ fn time_axis(out: &mut String, span_ms: f64, top: f64, bottom: f64) {
     out.push_str("</g>");
 }
 
-/// The Gantt chart: one row per step, one `rect.bar` per kept step call.
+/// The Gantt chart: one row per step, then one per query, and one `rect.bar` per kept call.
 fn gantt(out: &mut String, r: &Report, span_ms: f64) {
-    let mut names: Vec<&str> = r.steps.iter().map(|s| s.site.name.as_str()).collect();
-    for s in &r.timeline.steps {
-        if !names.contains(&s.name.as_str()) {
-            names.push(&s.name);
+    let mut names: Vec<(&str, Kind)> = r
+        .steps
+        .iter()
+        .chain(&r.queries)
+        .map(|s| (s.site.name.as_str(), s.site.kind))
+        .collect();
+    for s in &r.timeline.calls {
+        if !names.contains(&(s.name.as_str(), s.kind)) {
+            names.push((&s.name, s.kind));
         }
     }
-    if names.is_empty() || r.timeline.steps.is_empty() {
-        out.push_str("<p class=\"meta\">No step calls were recorded on the timeline.</p>");
+    if names.is_empty() || r.timeline.calls.is_empty() {
+        out.push_str("<p class=\"meta\">No step or query calls were recorded on the timeline.</p>");
         return;
     }
     let row_h = 24.0;
@@ -129,19 +135,20 @@ fn gantt(out: &mut String, r: &Report, span_ms: f64) {
          aria-label=\"Timeline of the run's step calls\">"
     );
     time_axis(out, span_ms, top, height - 8.0);
-    for (i, name) in names.iter().enumerate() {
+    for (i, (name, kind)) in names.iter().enumerate() {
         #[allow(clippy::cast_precision_loss)]
         let y = top + row_h * i as f64;
         let _ = write!(
             out,
-            "<text x=\"{lx:.1}\" y=\"{ty:.1}\" text-anchor=\"end\">{n}</text>",
+            "<text x=\"{lx:.1}\" y=\"{ty:.1}\" text-anchor=\"end\">{n}{q}</text>",
             lx = LABEL_W - 8.0,
             ty = y + row_h / 2.0 + 4.0,
             n = esc(name),
+            q = if *kind == Kind::Query { " (query)" } else { "" },
         );
     }
-    for s in &r.timeline.steps {
-        let Some(row) = names.iter().position(|n| *n == s.name) else {
+    for s in &r.timeline.calls {
+        let Some(row) = names.iter().position(|(n, k)| *n == s.name && *k == s.kind) else {
             continue;
         };
         #[allow(clippy::cast_precision_loss)]
@@ -165,8 +172,9 @@ fn gantt(out: &mut String, r: &Report, span_ms: f64) {
         }
         let _ = write!(
             out,
-            "<rect class=\"bar {o}\" data-step=\"{n}\" data-outcome=\"{o}\" x=\"{x:.2}\" \
+            "<rect class=\"bar {k} {o}\" data-{k}=\"{n}\" data-outcome=\"{o}\" x=\"{x:.2}\" \
              y=\"{y:.1}\" width=\"{w:.2}\" height=\"{h:.1}\" rx=\"2\"><title>{t}</title></rect>",
+            k = s.kind.as_str(),
             o = esc(&s.outcome),
             n = esc(&s.name),
             h = row_h - 10.0,
@@ -176,16 +184,17 @@ fn gantt(out: &mut String, r: &Report, span_ms: f64) {
     out.push_str("</svg>");
     let _ = write!(
         out,
-        "<div class=\"legend\"><span class=\"swatch\" style=\"background:#4e79a7\"></span>ok\
+        "<div class=\"legend\"><span class=\"swatch\" style=\"background:#4e79a7\"></span>step\
+         <span class=\"swatch\" style=\"background:#59a14f\"></span>query\
          <span class=\"swatch\" style=\"background:#e15759\"></span>error\
          <span class=\"swatch\" style=\"background:#b07aa1\"></span>panic\
          <span class=\"swatch\" style=\"background:#bab0ac\"></span>cancelled</div>"
     );
-    if r.timeline.steps_not_kept > 0 {
+    if r.timeline.calls_not_kept > 0 {
         let _ = write!(
             out,
-            "<p class=\"meta\">{} more step calls are counted in the table but not drawn.</p>",
-            count(r.timeline.steps_not_kept)
+            "<p class=\"meta\">{} more calls are counted in the tables but not drawn.</p>",
+            count(r.timeline.calls_not_kept)
         );
     }
 }
@@ -195,7 +204,7 @@ fn memory_chart(out: &mut String, r: &Report, span_ms: f64) {
     let points = &r.timeline.memory;
     let peaks: Vec<(f64, f64, u64)> = r
         .timeline
-        .steps
+        .calls
         .iter()
         .filter_map(|s| {
             s.rss_peak
@@ -268,10 +277,15 @@ fn memory_chart(out: &mut String, r: &Report, span_ms: f64) {
     }
     out.push_str("</g>");
     if !points.is_empty() {
-        let line: Vec<String> = points
-            .iter()
-            .map(|p| format!("{:.1},{:.1}", x(p.at_ms), y(p.rss)))
-            .collect();
+        // A reading holds until the next one: drawn as steps, never interpolated, since nothing
+        // is known about memory between two readings.
+        let mut line: Vec<String> = Vec::with_capacity(points.len() * 2);
+        for (i, p) in points.iter().enumerate() {
+            if i > 0 {
+                line.push(format!("{:.1},{:.1}", x(p.at_ms), y(points[i - 1].rss)));
+            }
+            line.push(format!("{:.1},{:.1}", x(p.at_ms), y(p.rss)));
+        }
         let base = top + plot_h;
         let first_x = points.first().map_or(LABEL_W, |p| x(p.at_ms));
         let last_x = points.last().map_or(LABEL_W, |p| x(p.at_ms));
@@ -307,7 +321,7 @@ fn memory_chart(out: &mut String, r: &Report, span_ms: f64) {
     out.push_str("</svg>");
     out.push_str(
         "<div class=\"legend\"><span class=\"swatch\" style=\"background:#4e79a7\"></span>RSS \
-         (readings at step boundaries and samples)<span class=\"swatch\" \
+         (readings at run and step boundaries, and samples while steps run)<span class=\"swatch\" \
          style=\"background:#e15759\"></span>peak RSS of a step call",
     );
     if points.iter().any(|p| p.heap.is_some()) {
@@ -336,10 +350,10 @@ impl Report {
     /// The report as one self-contained HTML page (inline CSS and SVG; no script, no network).
     #[must_use]
     pub fn to_html(&self) -> String {
-        let mut out = String::with_capacity(16 * 1024 + self.timeline.steps.len() * 200);
+        let mut out = String::with_capacity(16 * 1024 + self.timeline.calls.len() * 200);
         let span_ms = self
             .timeline
-            .steps
+            .calls
             .iter()
             .map(|s| s.start_ms + s.duration_ms)
             .chain(self.timeline.memory.iter().map(|p| p.at_ms))

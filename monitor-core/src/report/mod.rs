@@ -57,7 +57,7 @@ pub struct Report {
     /// Process memory over the run.
     #[serde(default)]
     pub memory: RunMemory,
-    /// Step calls and memory readings over time (for the HTML Gantt chart).
+    /// Step and query calls and memory readings over time (for the HTML Gantt chart).
     #[serde(default)]
     pub timeline: Timeline,
     /// Per-chunk figures of chunked processing (bounded; see `chunks_not_kept`).
@@ -229,15 +229,15 @@ pub struct RunMemory {
     pub heap_peak: Option<u64>,
 }
 
-/// Step calls and memory readings over time.
+/// Step and query calls and memory readings over time.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Timeline {
-    /// The first step calls of the run (bounded), in the order they finished.
+    /// The first step and query calls of the run (bounded), in the order they finished.
     #[serde(default)]
-    pub steps: Vec<StepSpan>,
-    /// Step calls past the bound (still counted in each step's figures).
+    pub calls: Vec<CallSpan>,
+    /// Calls past the bound (still counted in each site's figures).
     #[serde(default, skip_serializing_if = "is_zero")]
-    pub steps_not_kept: u64,
+    pub calls_not_kept: u64,
     /// Memory readings, sorted by time (bounded).
     #[serde(default)]
     pub memory: Vec<MemorySample>,
@@ -246,11 +246,13 @@ pub struct Timeline {
     pub memory_not_kept: u64,
 }
 
-/// One step call on the timeline.
+/// One step or query call on the timeline.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct StepSpan {
-    /// The step's name.
+pub struct CallSpan {
+    /// The step or query name.
     pub name: String,
+    /// `step` or `query`.
+    pub kind: crate::Kind,
     /// Start, in milliseconds from the run's start.
     pub start_ms: f64,
     /// Wall time of the call.
@@ -278,7 +280,7 @@ pub struct MemorySample {
     /// Live heap, bytes (with the tracking allocator).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub heap: Option<u64>,
-    /// `step_start`, `step_end` or `sample`.
+    /// `run_start`, `step_start`, `step_end`, `sample` or `run_end`.
     pub source: String,
 }
 
