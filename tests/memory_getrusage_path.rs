@@ -63,14 +63,19 @@ fn spike_caught_reading_getrusage() {
     monitor::Config::builder()
         .sample_interval(Duration::from_secs(2))
         .install();
-    std::thread::sleep(Duration::from_millis(20)); // the sampler's current 10 ms sleep ends
-    let ticks = monitor_core::sampler::ticks();
-    short_spike();
-    assert_eq!(
-        monitor_core::sampler::ticks(),
-        ticks,
-        "no sample during the step"
-    );
+    let mut attempts = 0;
+    loop {
+        // Let the sampler's current 10 ms sleep end; its next one is 2 s.
+        std::thread::sleep(Duration::from_millis(50));
+        let ticks = monitor_core::sampler::ticks();
+        short_spike();
+        if monitor_core::sampler::ticks() == ticks {
+            break;
+        }
+        // A loaded machine delayed the sampler into the step: that proves nothing, go again.
+        attempts += 1;
+        assert!(attempts < 3, "the sampler kept ticking during the step");
+    }
     assert!(!monitor_core::peak::calls_read_vm_hwm());
     let m = monitor::snapshot()
         .site("short_spike")
