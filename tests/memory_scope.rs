@@ -83,3 +83,19 @@ fn dropping_the_guard_logs_too() {
     assert_eq!(logged[0].str("name"), Some("chunk 7"));
     assert!(logged[0].u64("allocated").unwrap() >= 8 * MIB);
 }
+
+#[test]
+fn a_guard_moved_to_another_thread_reports_no_allocated_figure() {
+    let scope = monitor::memory_scope("moved");
+    drop(touch(8));
+    let report = std::thread::spawn(move || {
+        drop(touch(64));
+        scope.finish()
+    })
+    .join()
+    .unwrap();
+    // One thread's counter is never subtracted from another's (that would be garbage): the
+    // figure is absent rather than wrong. Peaks are process-wide and unaffected.
+    assert_eq!(report.allocated, None);
+    assert!(report.rss_peak.unwrap() >= report.rss_start.unwrap() + 60 * MIB);
+}

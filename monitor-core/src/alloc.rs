@@ -158,6 +158,17 @@ pub fn thread_allocated() -> Option<u64> {
     ALLOCATED.try_with(Cell::get).ok()
 }
 
+/// The current thread's counter with an identity for the thread (the address of its
+/// thread-local), so a reading is only ever subtracted from one taken on the same thread.
+pub(crate) fn thread_counter() -> Option<(usize, u64)> {
+    if !installed() {
+        return None;
+    }
+    ALLOCATED
+        .try_with(|c| (std::ptr::from_ref(c) as usize, c.get()))
+        .ok()
+}
+
 /// Resets the heap peak to the current live heap (the sampler does this at each new epoch).
 pub(crate) fn reset_peak() {
     PEAK.store(LIVE.load(Relaxed), Relaxed);

@@ -32,11 +32,12 @@ pub struct MemoryScope {
     heap_start: Option<u64>,
     claim: ClaimMarks,
     slot: Option<InFlight>,
-    /// Bytes the call's threads allocated while it ran on them, summed over resumptions.
-    allocated: u64,
-    /// The thread's allocation counter when the call last started running on it; `None` while
-    /// suspended (async) or untracked.
-    alloc_mark: Option<u64>,
+    /// Bytes the call's threads allocated while it ran on them, summed over resumptions; `None`
+    /// once that is unknowable (untracked, or a guard moved threads between two readings).
+    allocated: Option<u64>,
+    /// The thread (see `alloc::thread_counter`) and its allocation counter when the call last
+    /// started running on it; `None` while suspended (async) or untracked.
+    alloc_mark: Option<(usize, u64)>,
 }
 
 fn claim_marks(m: &Marks) -> ClaimMarks {
@@ -68,8 +69,8 @@ impl MemoryScope {
             heap_start,
             claim,
             slot,
-            allocated: 0,
-            alloc_mark: crate::alloc::thread_allocated(),
+            allocated: heap_start.map(|_| 0),
+            alloc_mark: crate::alloc::thread_counter(),
         }
     }
 
@@ -82,15 +83,12 @@ impl MemoryScope {
     /// The call stops running on this thread (an async call returning `Pending`): banks the
     /// thread's allocations since [`MemoryScope::resume`].
     pub fn suspend(&mut self) {
-        if let (Some(mark), Some(now)) = (self.alloc_mark.take(), crate::alloc::thread_allocated())
-        {
-            self.allocated = self.allocated.wrapping_add(now.wrapping_sub(mark));
-        }
+        self.allocated = add(self.allocated, self.alloc_mark.take());
     }
 
     /// The call starts running on the current thread again (an async call being polled).
     pub fn resume(&mut self) {
-        self.alloc_mark = crate::alloc::thread_allocated();
+        self.alloc_mark = crate::alloc::thread_counter();
     }
 
     /// The figures so far, without ending the call: the current RSS and heap stand in for the
@@ -138,18 +136,28 @@ impl MemoryScope {
                 .max()
                 .unwrap_or(start)
         });
-        let mut allocated = self.allocated;
-        if let (Some(mark), Some(t)) = (self.alloc_mark, now.thread_allocated) {
-            allocated = allocated.wrapping_add(t.wrapping_sub(mark));
-        }
+        let allocated = add(self.allocated, self.alloc_mark);
         MemoryFigures {
             rss_start: self.rss_start,
             rss_end: now.rss,
             rss_peak,
             heap_peak,
-            allocated: self.heap_start.map(|_| allocated),
+            allocated,
             peak_approximate: self.slot.is_none(),
         }
+    }
+}
+
+/// `total` plus what this thread allocated since `mark` (nothing to add without a mark). If the
+/// mark was taken on another thread (a [`memory_scope`](crate::memory_scope()) guard moved across
+/// threads), what happened in between is unknowable: the figure becomes `None`, never a guess.
+fn add(total: Option<u64>, mark: Option<(usize, u64)>) -> Option<u64> {
+    let Some((thread, then)) = mark else {
+        return total;
+    };
+    match crate::alloc::thread_counter() {
+        Some((here, now)) if here == thread => Some(total?.wrapping_add(now.saturating_sub(then))),
+        _ => None,
     }
 }
 
@@ -165,7 +173,6 @@ impl Drop for MemoryScope {
 struct Readings {
     rss: Option<u64>,
     heap: Option<u64>,
-    thread_allocated: Option<u64>,
 }
 
 impl Readings {
@@ -173,7 +180,6 @@ impl Readings {
         Readings {
             rss: crate::rss::current_rss(),
             heap: crate::alloc::live(),
-            thread_allocated: crate::alloc::thread_allocated(),
         }
     }
 }

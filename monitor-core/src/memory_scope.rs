@@ -48,7 +48,8 @@ pub struct MemoryReport {
     pub rss_peak: Option<u64>,
     /// Highest live heap of the process while the scope ran.
     pub heap_peak: Option<u64>,
-    /// Bytes the scope's thread allocated while it ran.
+    /// Bytes the scope's thread allocated while it ran; `None` without the tracking allocator,
+    /// or when the guard was moved to another thread (allocations are counted per thread).
     pub allocated: Option<u64>,
     /// The peak comes without the sampler's help (the in-flight table was full).
     pub peak_approximate: bool,
