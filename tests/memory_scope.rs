@@ -1,7 +1,9 @@
 //! `monitor::memory_scope("name")`: start, end, delta and the true peak of any block (heap peak
 //! and allocations with the tracking allocator), readable from the guard while it lives, returned
 //! by `finish()`, and logged as one structured event when it ends, by `finish()` or by drop.
+//! Serial: RSS is process-wide, so concurrent tests would see each other's memory.
 use monitor::testing::capture;
+use serial_test::serial;
 use std::alloc::System;
 
 #[global_allocator]
@@ -18,6 +20,7 @@ fn touch(mib: usize) -> Vec<u8> {
 }
 
 #[test]
+#[serial] // RSS is process-wide: one measuring test at a time
 fn figures_while_alive_and_at_the_end() {
     let (report, events) = capture(|| {
         let scope = monitor::memory_scope("build_index");
@@ -70,6 +73,7 @@ fn figures_while_alive_and_at_the_end() {
 }
 
 #[test]
+#[serial] // RSS is process-wide: one measuring test at a time
 fn dropping_the_guard_logs_too() {
     let ((), events) = capture(|| {
         let _scope = monitor::memory_scope(format!("chunk {}", 7));
@@ -85,6 +89,7 @@ fn dropping_the_guard_logs_too() {
 }
 
 #[test]
+#[serial] // RSS is process-wide: one measuring test at a time
 fn a_guard_moved_to_another_thread_reports_no_allocated_figure() {
     let scope = monitor::memory_scope("moved");
     drop(touch(8));

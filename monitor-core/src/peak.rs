@@ -216,9 +216,10 @@ mod tests {
     #[cfg(unix)]
     #[test]
     fn marks_are_readable() {
+        // Values are checked in their own processes (tests/kernel_mark.rs and the facade's
+        // memory tests): RSS is process-wide and the unit tests share one process.
         let m = read_marks();
-        let rss = crate::rss::current_rss().unwrap();
-        assert!(m.rss.unwrap() + (1 << 20) >= rss, "{m:?} vs RSS {rss}");
+        assert!(m.rss.is_some_and(|v| v > 0), "{m:?}");
         assert!(m.epoch <= epoch());
     }
 }
