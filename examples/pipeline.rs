@@ -11,7 +11,8 @@
 //!    orders, convert to EUR);
 //! 3. load customers and cleaned orders into SQLite, chunk by chunk;
 //! 4. run the seed's customer aggregation and three more queries under `#[monitor_query]`;
-//! 5. print the run's report, and write `report.json` and `report.html`.
+//! 5. print the run's report, and write `report.json` and `report.html` (and append the Markdown
+//!    form to `$GITHUB_STEP_SUMMARY` when it is set).
 //!
 //! Options: `--orders N` (default 1,000,000), `--customers N` (default 50,000), `--chunk N`
 //! (default 10,000), `--out DIR` for the reports (default: the current directory), `--work DIR`
@@ -378,7 +379,7 @@ fn load_orders(conn: &mut Connection, path: &Path, chunk: usize) -> Res<u64> {
     Ok(summary.rows_out)
 }
 
-#[monitor_query("create_indexes")]
+#[monitor_query("create_indexes", memory)]
 fn create_indexes(conn: &Connection) -> rusqlite::Result<()> {
     conn.execute_batch(
         "CREATE INDEX fact_orders_customer ON fact_orders (customer_id);
@@ -396,7 +397,7 @@ struct CustomerRevenue {
 }
 
 /// The seed's customer aggregation, on SQLite.
-#[monitor_query("customer_aggregation", slow = "2s", rows)]
+#[monitor_query("customer_aggregation", slow = "2s", rows, memory)]
 fn customer_aggregation(conn: &Connection, since: &str) -> rusqlite::Result<Vec<CustomerRevenue>> {
     let mut stmt = conn.prepare(
         "SELECT c.customer_id, c.customer_name,
@@ -420,7 +421,7 @@ fn customer_aggregation(conn: &Connection, since: &str) -> rusqlite::Result<Vec<
 }
 
 /// The seed's `get_customer_metrics`: purchases and spend per customer since a date.
-#[monitor_query("customer_metrics", slow = "2s", rows)]
+#[monitor_query("customer_metrics", slow = "2s", rows, memory)]
 fn customer_metrics(conn: &Connection, since: &str) -> rusqlite::Result<Vec<(i64, i64, f64)>> {
     let mut stmt = conn.prepare(
         "SELECT customer_id, COUNT(*) AS purchase_count, SUM(total_amount) AS total_spent
@@ -430,7 +431,7 @@ fn customer_metrics(conn: &Connection, since: &str) -> rusqlite::Result<Vec<(i64
     rows.collect()
 }
 
-#[monitor_query("monthly_revenue", slow = "2s", rows)]
+#[monitor_query("monthly_revenue", slow = "2s", rows, memory)]
 fn monthly_revenue(conn: &Connection) -> rusqlite::Result<Vec<(String, f64)>> {
     let mut stmt = conn.prepare(
         "SELECT substr(order_date, 1, 7) AS month, SUM(total_amount)
@@ -441,7 +442,7 @@ fn monthly_revenue(conn: &Connection) -> rusqlite::Result<Vec<(String, f64)>> {
     rows.collect()
 }
 
-#[monitor_query("revenue_by_country", slow = "2s", rows)]
+#[monitor_query("revenue_by_country", slow = "2s", rows, memory)]
 fn revenue_by_country(conn: &Connection) -> rusqlite::Result<Vec<(String, i64, f64)>> {
     let mut stmt = conn.prepare(
         "SELECT c.country, COUNT(DISTINCT c.id), SUM(o.total_amount)
@@ -523,6 +524,14 @@ fn main() -> Res<()> {
     let html = o.out.join("report.html");
     std::fs::write(&json, report.to_json())?;
     std::fs::write(&html, report.to_html())?;
+    // In a GitHub Actions job, the report also lands in the job's summary page.
+    if let Some(summary) = std::env::var_os("GITHUB_STEP_SUMMARY") {
+        let mut f = std::fs::OpenOptions::new()
+            .append(true)
+            .create(true)
+            .open(summary)?;
+        writeln!(f, "{}", report.to_markdown())?;
+    }
     println!(
         "wrote {} and {} in {:.1} s",
         json.display(),

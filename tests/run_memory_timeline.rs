@@ -37,7 +37,7 @@ fn the_timeline_has_boundary_and_sampler_readings_and_step_peaks() {
         mem.windows(2).all(|w| w[0].at_ms <= w[1].at_ms),
         "sorted by time"
     );
-    let boundary = mem.iter().filter(|p| p.source.starts_with("step_")).count();
+    let boundary = mem.iter().filter(|p| p.source.starts_with("call_")).count();
     assert_eq!(
         boundary, 6,
         "a reading at the start and end of each of the 3 step calls"

@@ -558,8 +558,8 @@ fn build_report(state: &RunState, end_ticks: u64) -> Report {
             heap: p.heap,
             source: match p.source {
                 PointSource::RunStart => "run_start",
-                PointSource::StepStart => "step_start",
-                PointSource::StepEnd => "step_end",
+                PointSource::CallStart => "call_start",
+                PointSource::CallEnd => "call_end",
                 PointSource::Sample => "sample",
                 PointSource::RunEnd => "run_end",
             }

@@ -32,7 +32,7 @@
 //! [`RunHandle::in_scope`]: crate::RunHandle::in_scope
 //! [`RunHandle::instrument`]: crate::RunHandle::instrument
 
-use crate::callsite::{Callsite, Kind, MAX_SITE_IDS};
+use crate::callsite::{Callsite, MAX_SITE_IDS};
 use crate::clock;
 use crate::slots::{BoundedLog, LazySlots};
 use crate::stats::{CallRecord, Outcome, SiteStats};
@@ -265,8 +265,8 @@ pub(crate) enum SpanOutcome {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum PointSource {
     RunStart,
-    StepStart,
-    StepEnd,
+    CallStart,
+    CallEnd,
     Sample,
     RunEnd,
 }
@@ -423,21 +423,19 @@ impl RunState {
             rss_peak: m.rss_peak,
             heap_peak: m.heap_peak,
         });
-        if site.metadata().kind == Kind::Step {
-            if let (Some(start), Some(end)) = (m.rss_start, m.rss_end) {
-                self.memory.push_with(|| MemoryPoint {
-                    at_ns: start_ns,
-                    rss: start,
-                    heap: None,
-                    source: PointSource::StepStart,
-                });
-                self.memory.push_with(|| MemoryPoint {
-                    at_ns: end_ns,
-                    rss: end,
-                    heap: None,
-                    source: PointSource::StepEnd,
-                });
-            }
+        if let (Some(start), Some(end)) = (m.rss_start, m.rss_end) {
+            self.memory.push_with(|| MemoryPoint {
+                at_ns: start_ns,
+                rss: start,
+                heap: None,
+                source: PointSource::CallStart,
+            });
+            self.memory.push_with(|| MemoryPoint {
+                at_ns: end_ns,
+                rss: end,
+                heap: None,
+                source: PointSource::CallEnd,
+            });
         }
     }
 

@@ -321,7 +321,7 @@ fn memory_chart(out: &mut String, r: &Report, span_ms: f64) {
     out.push_str("</svg>");
     out.push_str(
         "<div class=\"legend\"><span class=\"swatch\" style=\"background:#4e79a7\"></span>RSS \
-         (readings at run and step boundaries, and samples while steps run)<span class=\"swatch\" \
+         (readings as the run and each call start and end, and samples while calls run)<span class=\"swatch\" \
          style=\"background:#e15759\"></span>peak RSS of a step call",
     );
     if points.iter().any(|p| p.heap.is_some()) {

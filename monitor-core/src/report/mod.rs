@@ -280,7 +280,7 @@ pub struct MemorySample {
     /// Live heap, bytes (with the tracking allocator).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub heap: Option<u64>,
-    /// `run_start`, `step_start`, `step_end`, `sample` or `run_end`.
+    /// `run_start`, `call_start`, `call_end`, `sample` or `run_end`.
     pub source: String,
 }
 

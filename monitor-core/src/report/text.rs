@@ -76,6 +76,7 @@ pub(crate) fn vs_baseline(s: &SiteReport) -> String {
 /// Which optional columns a set of sites needs.
 pub(crate) struct Columns {
     pub(crate) dropped: bool,
+    pub(crate) rss: bool,
     pub(crate) heap: bool,
     pub(crate) baseline: bool,
 }
@@ -84,6 +85,7 @@ impl Columns {
     pub(crate) fn for_sites(sites: &[SiteReport]) -> Self {
         Columns {
             dropped: sites.iter().any(|s| s.rows_dropped.is_some()),
+            rss: sites.iter().any(|s| s.site.memory.rss_peak.is_some()),
             heap: sites.iter().any(|s| s.site.memory.heap_peak.is_some()),
             baseline: sites.iter().any(|s| s.baseline.is_some()),
         }
@@ -144,6 +146,10 @@ pub(crate) fn query_rows(queries: &[SiteReport]) -> (Vec<&'static str>, Vec<Vec<
     let mut header = vec![
         "query", "calls", "total", "mean", "p95", "p99", "max", "rows", "slow", "errors",
     ];
+    // Queries track memory only when asked (`#[monitor_query(.., memory)]`).
+    if cols.rss {
+        header.push("RSS peak");
+    }
     if cols.baseline {
         header.push("vs baseline");
     }
@@ -163,6 +169,9 @@ pub(crate) fn query_rows(queries: &[SiteReport]) -> (Vec<&'static str>, Vec<Vec<
                 count(s.site.slow),
                 failures(s),
             ];
+            if cols.rss {
+                r.push(opt_bytes(s.site.memory.rss_peak.map(|m| m.max)));
+            }
             if cols.baseline {
                 r.push(vs_baseline(s));
             }
