@@ -51,6 +51,10 @@ pub use monitor_core::{
     PipelineBuilder, Report, ReportError, Run, RunHandle, RunLimits, RunStatus, SinkId,
 };
 
+/// Exporters: Prometheus `/metrics` and Pushgateway, DogStatsD, OTLP, the `metrics` bridge,
+/// Grafana dashboards and alert rules. See the README's "Exporters" section.
+pub use monitor_core::export;
+
 /// Marks a pipeline step: times every call, tracks its memory and rows, counts errors and panics.
 ///
 /// Options (all optional, comma-separated):

@@ -321,6 +321,8 @@ pub fn ensure_init() {
         let (c, errors) = Config::from_env();
         c.store();
         report_errors(&errors);
+        // Exporters switched on by MONITOR_PROMETHEUS_ADDR & co. (read at scrape/flush time).
+        crate::export::env::start_from_env();
     });
 }
 

@@ -127,6 +127,14 @@ impl HistogramCounts {
         }
     }
 
+    /// Removes an earlier copy's counts, leaving what was recorded since (for interval figures);
+    /// buckets that went down (a reset in between) count from zero.
+    pub fn subtract(&mut self, earlier: &HistogramCounts) {
+        for (a, b) in self.counts.iter_mut().zip(&earlier.counts) {
+            *a = a.saturating_sub(*b);
+        }
+    }
+
     /// The value at quantile `q` (0.0..=1.0): the midpoint of the bucket holding that rank,
     /// clamped into `[min, max]` when those exact bounds are known. `None` when empty.
     #[must_use]

@@ -17,6 +17,7 @@ pub mod chunked;
 pub mod clock;
 pub mod config;
 mod events;
+pub mod export;
 mod future;
 mod guard;
 pub mod histogram;

@@ -144,6 +144,10 @@ impl PipelineBuilder {
             ambient,
             "pipeline started"
         );
+        // Exporters: label the step and query series with this pipeline, and start what the
+        // environment asks for (MONITOR_PROMETHEUS_ADDR & co.) if no call has yet.
+        crate::config::ensure_init();
+        crate::export::set_pipeline_name(&state.name);
         Run {
             handle: RunHandle { state },
             ambient,

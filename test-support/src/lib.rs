@@ -2,6 +2,8 @@
 //! port in a temp dir, waits until it answers, and stops it on drop. If the program cannot be
 //! started the helper panics with the reason: a test that needs a server never passes silently.
 
+pub mod prometheus;
+
 use std::net::TcpListener;
 
 pub mod postgres;
