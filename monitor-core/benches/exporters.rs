@@ -1,0 +1,139 @@
+//! Exporter costs, in one run (`cargo bench -p monitor-core --features prometheus --bench exporters`):
+//!
+//! - `render/1000_sites`: reading 1,000 called sites and writing the Prometheus exposition
+//!   (target: under 1 ms);
+//! - `render/collect_1000_sites`, `render/families_1000_sites`, `render/encode_1000_sites`: where
+//!   that time goes (reading the sites; building the metric families; families plus the text
+//!   encoder);
+//! - `hot_path/exporters_off` vs `hot_path/exporters_on`: one monitored call (timing only) with no
+//!   exporter running, then with the `/metrics` endpoint scraped every 100 ms (ten times Prometheus's
+//!   usual rate) and a DogStatsD exporter flushing every 100 ms. Exporters read the sites at scrape/flush time only, so the two
+//!   must match within noise; the ratio is printed.
+
+use criterion::{criterion_group, criterion_main, Criterion};
+use monitor_core::export::collect;
+use monitor_core::export::dogstatsd::DogStatsD;
+use monitor_core::export::prometheus::{render, render_figures, MetricsServer};
+use monitor_core::{CallGuard, Callsite, Kind, Metadata, Outcome};
+use std::hint::black_box;
+use std::net::UdpSocket;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+fn config() -> Criterion {
+    Criterion::default()
+        .measurement_time(Duration::from_secs(2))
+        .warm_up_time(Duration::from_millis(500))
+        .sample_size(30)
+}
+
+fn median_ns(group: &str, id: &str) -> Option<f64> {
+    let dir = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target"));
+    let path = dir
+        .join("criterion")
+        .join(group)
+        .join(id)
+        .join("new/estimates.json");
+    let v: serde_json::Value = serde_json::from_slice(&std::fs::read(path).ok()?).ok()?;
+    v["median"]["point_estimate"].as_f64()
+}
+
+/// A call site made at run time (the macros make them `static`; a benchmark needs 1,000).
+fn leaked_site(name: String, kind: Kind) -> &'static Callsite {
+    let name: &'static str = Box::leak(name.into_boxed_str());
+    Box::leak(Box::new(Callsite::new(
+        Metadata::new(name, kind, module_path!(), file!(), line!()).memory(false),
+    )))
+}
+
+fn call(site: &'static Callsite) {
+    let guard = CallGuard::enter(site);
+    black_box(site);
+    guard.finish(Outcome::Ok, None);
+}
+
+fn render_1000_sites(c: &mut Criterion) {
+    for i in 0..1000 {
+        let kind = if i % 4 == 0 { Kind::Query } else { Kind::Step };
+        let site = leaked_site(format!("bench_site_{i:04}"), kind);
+        // A spread of durations so many histogram buckets are filled.
+        for _ in 0..(1 + i % 7) {
+            call(site);
+        }
+    }
+    let text = render();
+    assert!(text.contains("bench_site_0999"), "all sites exported");
+    let mut g = c.benchmark_group("render");
+    g.bench_function("1000_sites", |b| b.iter(|| black_box(render())));
+    // The two halves: reading the sites, and encoding what was read.
+    g.bench_function("collect_1000_sites", |b| b.iter(|| black_box(collect())));
+    let figures = collect();
+    g.bench_function("families_1000_sites", |b| {
+        b.iter(|| black_box(monitor_core::export::prometheus::families(&figures)))
+    });
+    g.bench_function("encode_1000_sites", |b| {
+        b.iter(|| black_box(render_figures(&figures)))
+    });
+    g.finish();
+    if let (Some(off), Some(on)) = (
+        median_ns("hot_path", "exporters_off"),
+        median_ns("hot_path", "exporters_on"),
+    ) {
+        println!(
+            "hot path: exporters off {off:.1} ns, on {on:.1} ns, ratio {:.2}",
+            on / off
+        );
+    }
+    if let Some(r) = median_ns("render", "1000_sites") {
+        println!("render 1000 sites: {:.3} ms (target < 1 ms)", r / 1e6);
+    }
+}
+
+fn hot_path(c: &mut Criterion) {
+    let site = leaked_site("bench_hot".to_owned(), Kind::Query);
+    call(site);
+    let mut g = c.benchmark_group("hot_path");
+    g.bench_function("exporters_off", |b| b.iter(|| call(site)));
+
+    let server = MetricsServer::start("127.0.0.1:0".parse().unwrap()).unwrap();
+    let url = format!("http://{}/metrics", server.local_addr());
+    let stop = Arc::new(AtomicBool::new(false));
+    let scraping = Arc::clone(&stop);
+    let scraper = std::thread::spawn(move || {
+        use std::io::{Read, Write};
+        let addr = url
+            .trim_start_matches("http://")
+            .trim_end_matches("/metrics")
+            .to_owned();
+        while !scraping.load(Ordering::Relaxed) {
+            if let Ok(mut s) = std::net::TcpStream::connect(&addr) {
+                let _ = s.write_all(b"GET /metrics HTTP/1.0\r\n\r\n");
+                let mut body = Vec::new();
+                let _ = s.read_to_end(&mut body);
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    });
+    let sink = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let statsd = DogStatsD::new(&sink.local_addr().unwrap().to_string())
+        .start_interval(Duration::from_millis(100));
+    g.bench_function("exporters_on", |b| b.iter(|| call(site)));
+    g.finish();
+    stop.store(true, Ordering::Relaxed);
+    let _ = scraper.join();
+    drop(statsd);
+    drop(server);
+}
+
+criterion_group! {
+    name = benches;
+    config = config();
+    // The hot path first, while few sites exist: the background scrapes and flushes then cost
+    // microseconds, so any difference would come from the call path itself.
+    targets = hot_path, render_1000_sites
+}
+criterion_main!(benches);
