@@ -170,6 +170,8 @@ fn missing_feature(var: &str, feature: &str) {
 /// installed by the environment path only, once). Failures are logged (`warn`), never returned: the
 /// pipeline runs on without that exporter.
 pub fn start(env: &env::ExportEnv) {
+    // Mutated only when an exporter feature is compiled in.
+    #[allow(unused_mut)]
     let mut kept = FromEnv::default();
     if let Some(addr) = env.prometheus_addr {
         #[cfg(feature = "prometheus")]
