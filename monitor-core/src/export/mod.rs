@@ -19,11 +19,15 @@ pub mod dogstatsd;
 pub mod env;
 pub mod figures;
 pub mod grafana;
+#[cfg(any(feature = "pushgateway", feature = "otlp"))]
+mod http;
 pub mod labels;
 mod periodic;
 pub use periodic::Periodic;
 #[cfg(feature = "metrics")]
 pub mod metrics_bridge;
+#[cfg(feature = "otlp")]
+pub mod otlp;
 #[cfg(feature = "prometheus")]
 pub mod prometheus;
 #[cfg(feature = "pushgateway")]
@@ -157,6 +161,8 @@ struct FromEnv {
 
 static FROM_ENV: Mutex<Option<FromEnv>> = Mutex::new(None);
 
+// Unused when every exporter feature is on.
+#[allow(dead_code)]
 fn missing_feature(var: &str, feature: &str) {
     tracing::warn!(
         target: "monitor",
@@ -203,8 +209,16 @@ pub fn start(env: &env::ExportEnv) {
         let client = dogstatsd::DogStatsD::new(addr);
         add_run_hook(Arc::new(client.start_interval(env.interval)));
     }
-    if env.otlp_endpoint.is_some() {
-        missing_feature("MONITOR_OTLP_ENDPOINT", "otlp");
+    if let Some(endpoint) = &env.otlp_endpoint {
+        #[cfg(feature = "otlp")]
+        add_run_hook(Arc::new(
+            otlp::Otlp::new(endpoint).start_interval(env.interval),
+        ));
+        #[cfg(not(feature = "otlp"))]
+        {
+            let _ = endpoint;
+            missing_feature("MONITOR_OTLP_ENDPOINT", "otlp");
+        }
     }
     *FROM_ENV.lock().unwrap_or_else(PoisonError::into_inner) = Some(kept);
 }

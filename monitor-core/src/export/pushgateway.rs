@@ -13,7 +13,7 @@ use super::figures::{Figures, RunSummary};
 use super::prometheus::{render_figures, CONTENT_TYPE};
 use super::RunHook;
 use base64::Engine as _;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// Pushes figures to one Pushgateway.
 #[derive(Debug, Clone)]
@@ -90,40 +90,15 @@ impl Pushgateway {
         mine.runs.retain(|r| r.pipeline == pipeline);
         mine.pipeline = pipeline.to_owned();
         let body = render_figures(&mine);
-        let url = self.push_url(pipeline);
-        let started = Instant::now();
-        let mut last = String::new();
-        let mut backoff = Duration::from_millis(200);
-        for attempt in 1..=self.attempts {
-            let left = self.deadline.saturating_sub(started.elapsed());
-            if left.is_zero() {
-                last = format!("{last} (gave up after {:?})", self.deadline);
-                break;
-            }
-            let agent = ureq::AgentBuilder::new().timeout(left).build();
-            match agent
-                .post(&url)
-                .set("Content-Type", CONTENT_TYPE)
-                .send_bytes(body.as_bytes())
-            {
-                Ok(_) => return Ok(()),
-                Err(ureq::Error::Status(code, resp)) => {
-                    let text = resp.into_string().unwrap_or_default();
-                    last = format!("HTTP {code}: {}", text.trim());
-                    // The gateway understood and refused: trying again will not help.
-                    if (400..500).contains(&code) && code != 429 {
-                        break;
-                    }
-                }
-                Err(e) => last = e.to_string(),
-            }
-            if attempt < self.attempts {
-                let left = self.deadline.saturating_sub(started.elapsed());
-                std::thread::sleep(backoff.min(left));
-                backoff *= 2;
-            }
-        }
-        Err(last)
+        super::http::post(
+            &self.push_url(pipeline),
+            CONTENT_TYPE,
+            body.as_bytes(),
+            super::http::Retry {
+                attempts: self.attempts,
+                deadline: self.deadline,
+            },
+        )
     }
 }
 
