@@ -4,7 +4,7 @@
 //! functions annotated with the same step name are one series), applies the label bound of
 //! [`super::labels`], and folds each histogram into the fixed `le` bounds of [`super::buckets`].
 //! Nothing here runs on the per-call path: the sites are read with relaxed loads, as
-//! [`crate::snapshot`] does.
+//! [`crate::snapshot()`] does.
 
 use super::buckets::{fold_into, LE_BUCKETS};
 use super::labels::{max_names, max_pipelines, OVERFLOW};

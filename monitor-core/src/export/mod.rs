@@ -6,12 +6,16 @@
 //!
 //! | way out | module | feature | switched on by |
 //! |---|---|---|---|
-//! | `/metrics` endpoint | [`prometheus`](mod@self) | `prometheus` | `MONITOR_PROMETHEUS_ADDR` or [`MetricsServer::start`](self) |
-//! | Pushgateway at the end of each run | `pushgateway` | `pushgateway` | `MONITOR_PUSHGATEWAY_URL` |
-//! | DogStatsD over UDP | [`dogstatsd`] | (always built) | `MONITOR_DOGSTATSD_ADDR` |
-//! | OTLP/HTTP metrics | `otlp` | `otlp` | `MONITOR_OTLP_ENDPOINT` |
-//! | `metrics` facade | `metrics_bridge` | `metrics` | [`metrics_bridge::publish`](self) |
-//! | Grafana dashboard, alert rules | [`grafana`] | (always built) | functions |
+//! | `/metrics` endpoint | `prometheus` | `prometheus` | `MONITOR_PROMETHEUS_ADDR`, or `prometheus::MetricsServer::start` |
+//! | Pushgateway at the end of each run | `pushgateway` | `pushgateway` | `MONITOR_PUSHGATEWAY_URL`, or `add_run_hook(Pushgateway::new(url))` |
+//! | DogStatsD over UDP | [`dogstatsd`] | (always built) | `MONITOR_DOGSTATSD_ADDR`, or [`dogstatsd::DogStatsD::start_interval`] |
+//! | OTLP/HTTP metrics | `otlp` | `otlp` | `MONITOR_OTLP_ENDPOINT`, or `otlp::Otlp::start_interval` |
+//! | `metrics` facade | `metrics_bridge` | `metrics` | `metrics_bridge::MetricsBridge::publish` |
+//! | Grafana dashboard, alert rules | [`grafana`] | (always built) | [`grafana::dashboard`], [`grafana::alert_rules`] |
+//!
+//! Pipeline runs reach the exporters through a report sink installed on the first monitored call
+//! or pipeline start: each finished [`Report`](crate::Report) becomes a [`RunSummary`] for
+//! [`run_finished`], which records the `monitor_pipeline_*` figures and calls every [`RunHook`].
 
 pub mod buckets;
 pub mod catalog;

@@ -1,4 +1,4 @@
-//! Prometheus: the text exposition of [`super::figures`], a [`Collector`] for users who keep their
+//! Prometheus: the text exposition of [`super::figures`], a [`MonitorCollector`] for users who keep their
 //! own `prometheus::Registry`, and a `/metrics` endpoint.
 //!
 //! The encoding is the `prometheus` crate's `TextEncoder` (text format 0.0.4). `prometheus-client`
