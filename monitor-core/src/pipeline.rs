@@ -494,7 +494,7 @@ fn build_report(state: &RunState, end_ticks: u64) -> Report {
         }
     }
 
-    let errors = state
+    let errors: Vec<ErrorReport> = state
         .errors
         .iter()
         .map(|e| {
@@ -612,6 +612,14 @@ fn build_report(state: &RunState, end_ticks: u64) -> Report {
         .flatten()
         .max();
 
+    // The call and error logs do not count what they drop (a full log costs a call one load);
+    // the per-site counts know the totals.
+    let all_sites = || steps.iter().chain(&queries);
+    let total_calls: u64 = all_sites().map(|s| s.site.calls).sum();
+    let total_errors: u64 = all_sites().map(|s| s.site.errors + s.site.panics).sum();
+    let calls_not_kept = total_calls.saturating_sub(spans.len() as u64);
+    let errors_not_kept = total_errors.saturating_sub(errors.len() as u64);
+
     let failure = state.failure.get().cloned();
     Report {
         schema: SCHEMA.to_owned(),
@@ -631,7 +639,7 @@ fn build_report(state: &RunState, end_ticks: u64) -> Report {
         steps,
         queries,
         errors,
-        errors_not_kept: state.errors.not_kept(),
+        errors_not_kept,
         memory: RunMemory {
             rss_start: state.rss_start,
             rss_end,
@@ -640,7 +648,7 @@ fn build_report(state: &RunState, end_ticks: u64) -> Report {
         },
         timeline: Timeline {
             calls: spans,
-            calls_not_kept: state.spans.not_kept(),
+            calls_not_kept,
             memory: memory_samples,
             memory_not_kept: state.memory.not_kept(),
         },

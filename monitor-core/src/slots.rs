@@ -71,17 +71,36 @@ impl<T> std::fmt::Debug for LazySlots<T> {
     }
 }
 
-/// An append-only log that keeps its first `capacity` entries and counts the ones after them.
+/// An append-only log that keeps its first `capacity` entries, and (when made with
+/// [`BoundedLog::counted`]) counts the ones after them.
+///
+/// Once full, a push is one relaxed load of a shared counter and nothing else, so a log that
+/// every call of a busy run pushes to costs no contended write after its first entries. Logs
+/// whose overflow can be derived elsewhere (calls, errors: from the per-site counts) use
+/// [`BoundedLog::new`] and count nothing.
 pub(crate) struct BoundedLog<T> {
     slots: LazySlots<T>,
+    capacity: u64,
     claimed: AtomicU64,
+    overflow: Option<AtomicU64>,
 }
 
 impl<T> BoundedLog<T> {
+    /// A log that drops entries past `capacity` without counting them.
     pub(crate) fn new(capacity: usize) -> Self {
         BoundedLog {
             slots: LazySlots::new(capacity),
+            capacity: u64::try_from(capacity).unwrap_or(u64::MAX),
             claimed: AtomicU64::new(0),
+            overflow: None,
+        }
+    }
+
+    /// A log that counts the entries past `capacity` ([`BoundedLog::not_kept`]).
+    pub(crate) fn counted(capacity: usize) -> Self {
+        BoundedLog {
+            overflow: Some(AtomicU64::new(0)),
+            ..Self::new(capacity)
         }
     }
 
@@ -89,13 +108,26 @@ impl<T> BoundedLog<T> {
     /// so an error message is formatted only if it will be shown. Returns whether it was kept.
     #[inline]
     pub(crate) fn push_with(&self, make: impl FnOnce() -> T) -> bool {
-        let index = self.claimed.fetch_add(1, Relaxed);
-        let Ok(index) = usize::try_from(index) else {
+        if self.claimed.load(Relaxed) >= self.capacity {
+            self.count_overflow();
             return false;
-        };
-        match self.slots.slot(index) {
+        }
+        let index = self.claimed.fetch_add(1, Relaxed);
+        let slot = usize::try_from(index).ok().and_then(|i| self.slots.slot(i));
+        match slot {
             Some(slot) => slot.set(make()).is_ok(),
-            None => false,
+            None => {
+                // Lost the race for the last free slots.
+                self.count_overflow();
+                false
+            }
+        }
+    }
+
+    #[inline]
+    fn count_overflow(&self) {
+        if let Some(o) = &self.overflow {
+            o.fetch_add(1, Relaxed);
         }
     }
 
@@ -104,10 +136,10 @@ impl<T> BoundedLog<T> {
         self.slots.iter()
     }
 
-    /// How many entries came after the log was full.
+    /// How many entries came after the log was full (always 0 for a log made with
+    /// [`BoundedLog::new`]).
     pub(crate) fn not_kept(&self) -> u64 {
-        let cap = u64::try_from(self.slots.capacity).unwrap_or(u64::MAX);
-        self.claimed.load(Relaxed).saturating_sub(cap)
+        self.overflow.as_ref().map_or(0, |o| o.load(Relaxed))
     }
 }
 
@@ -126,7 +158,7 @@ mod tests {
 
     #[test]
     fn keeps_the_first_entries_and_counts_the_rest() {
-        let log = BoundedLog::new(100);
+        let log = BoundedLog::counted(100);
         let mut made = 0;
         for i in 0..250u32 {
             log.push_with(|| {
@@ -140,6 +172,14 @@ mod tests {
             (0..100).collect::<Vec<_>>()
         );
         assert_eq!(log.not_kept(), 150);
+        let uncounted = BoundedLog::new(1);
+        assert!(uncounted.push_with(|| 1) && !uncounted.push_with(|| 2));
+        assert_eq!(uncounted.not_kept(), 0);
+        assert_eq!(
+            uncounted.claimed.load(Relaxed),
+            1,
+            "a full log is not written to"
+        );
     }
 
     #[test]
@@ -155,7 +195,7 @@ mod tests {
 
     #[test]
     fn concurrent_pushes_lose_nothing_below_capacity() {
-        let log = BoundedLog::new(4 * CHUNK * 8);
+        let log = BoundedLog::counted(4 * CHUNK * 8);
         std::thread::scope(|s| {
             for t in 0..8u32 {
                 let log = &log;
