@@ -3,7 +3,7 @@
 //! See inside a Rust data pipeline. Annotate a step with [`monitor_step`] and a database call
 //! with [`monitor_query`], and every call records its wall time (and busy time when async), its
 //! memory (RSS at entry and exit and the true peak in between), its rows, its errors and panics,
-//! and whether it was slow, into lock-free per-call-site stats that [`snapshot`] reads.
+//! and whether it was slow, into lock-free per-call-site stats that [`snapshot()`] reads.
 //!
 //! ```
 //! use monitor::{monitor_query, monitor_step};

@@ -3,7 +3,7 @@
 //! The macros emit `static __MONITOR_CALLSITE: Callsite = Callsite::new(Metadata::new(..))` inside
 //! the function, so finding a function's stats on the hot path is a pointer, never a lookup by
 //! name. The first call registers the site in a lock-free intrusive list (a CAS on the list head,
-//! as `tracing-core` does) so that [`crate::snapshot`] and the exporters can walk every site.
+//! as `tracing-core` does) so that [`crate::snapshot()`] and the exporters can walk every site.
 
 use crate::stats::SiteStats;
 use std::ptr;

@@ -9,7 +9,7 @@
 //! assert_eq!(report.pipeline, "nightly_etl");
 //! ```
 //!
-//! How calls attach to runs is described in the [`run`](crate::run) module.
+//! How calls attach to runs is described in the [`crate::run`] module.
 
 use crate::report::{
     CallSpan, ChunkReport, ErrorOutcome, ErrorReport, MemorySample, Report, RunMemory, RunStatus,

@@ -3,7 +3,7 @@
 //! # How a call finds its run
 //!
 //! Every monitored call, sync or async, ends in one place (`guard::complete`), which calls
-//! [`on_complete`]. That function picks the run the call belongs to:
+//! `on_complete`. That function picks the run the call belongs to:
 //!
 //! 1. the run *entered on the current thread*, if any: [`RunHandle::enter`],
 //!    [`RunHandle::in_scope`], or a future wrapped with [`RunHandle::instrument`] (entered for the
@@ -11,7 +11,7 @@
 //! 2. otherwise the process's *ambient* run: the run started with [`Pipeline::start`] while no
 //!    other ambient run was active. Calls on any thread attach to it (std threads, scoped
 //!    threads, rayon, tokio tasks), with nothing to pass around;
-//! 3. otherwise none: the call still counts in the process-wide [`snapshot`](crate::snapshot).
+//! 3. otherwise none: the call still counts in the process-wide [`snapshot`](crate::snapshot()).
 //!
 //! A run made with [`PipelineBuilder::detached`] is never ambient, so two runs can go side by
 //! side: each receives only the calls made inside its own `enter`/`in_scope`/`instrument`.

@@ -108,7 +108,7 @@ impl fmt::Display for RunStatus {
     }
 }
 
-/// One step or query within a run: the same fields as a [`snapshot`](crate::snapshot) site
+/// One step or query within a run: the same fields as a [`snapshot`](crate::snapshot()) site
 /// (counted within the run only), plus throughput and what was dropped.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SiteReport {
