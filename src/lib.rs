@@ -37,6 +37,10 @@ pub use monitor_core::{
 /// mechanisms in detail ([`memory`] explains how a call's peak is found).
 pub use monitor_core::{memory, memory_scope, MemoryReport, MemoryScopeGuard, TrackingAllocator};
 
+/// Run history and regressions: records, stores, baselines and verdicts (see the README's
+/// "History and regressions").
+pub use monitor_core::history;
+
 /// Test support: capture the `tracing` events `monitor` emits and assert on their fields.
 pub use monitor_core::testing;
 

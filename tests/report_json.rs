@@ -26,6 +26,10 @@ fn aggregate(fail: bool) -> Result<u64, std::io::Error> {
 }
 
 fn sample_report() -> Report {
+    // No history: this test checks that the fields the history fills stay absent without it.
+    monitor::history::HistorySettings::builder()
+        .record(false)
+        .install();
     let run = Pipeline::start("json_pipeline");
     let rows = load(1_000);
     dedup(&rows);

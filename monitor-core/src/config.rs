@@ -111,6 +111,30 @@ pub fn env_bytes(
     }
 }
 
+/// Reads a whole-number variable (`"20"`, `"1_000"`), reporting a bad value into `errors`.
+pub fn env_count(
+    lookup: Lookup<'_>,
+    var: &str,
+    default: u64,
+    errors: &mut Vec<ConfigError>,
+) -> u64 {
+    match lookup(var) {
+        None => default,
+        Some(v) => match v.trim().replace('_', "").parse::<u64>() {
+            Ok(n) => n,
+            Err(_) => {
+                errors.push(ConfigError {
+                    variable: var.to_owned(),
+                    value: v,
+                    expected: "a whole number such as 20".to_owned(),
+                    kept: default.to_string(),
+                });
+                default
+            }
+        },
+    }
+}
+
 /// Reads a boolean variable (`1/true/yes/on`, `0/false/no/off`, any case).
 pub fn env_bool(
     lookup: Lookup<'_>,

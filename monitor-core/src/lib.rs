@@ -21,6 +21,7 @@ pub mod export;
 mod future;
 mod guard;
 pub mod histogram;
+pub mod history;
 pub mod hwm;
 pub mod inflight;
 pub mod memory;

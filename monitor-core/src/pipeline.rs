@@ -247,7 +247,9 @@ impl Run {
         if panicking {
             let _ = state.failure.set("the pipeline panicked".to_owned());
         }
-        let report = build_report(state, end_ticks);
+        let mut report = build_report(state, end_ticks);
+        // Compare with the history baseline and append this run (never fails the run).
+        let _ = crate::history::on_run_finished(&mut report);
         tracing::info!(
             target: "monitor",
             pipeline = %report.pipeline,
@@ -656,5 +658,6 @@ fn build_report(state: &RunState, end_ticks: u64) -> Report {
         chunks_not_kept: state.chunks.not_kept(),
         sites_not_tracked: state.sites_not_tracked.load(Relaxed),
         regressions: Vec::new(),
+        improvements: Vec::new(),
     }
 }

@@ -70,10 +70,13 @@ pub struct Report {
     /// only).
     #[serde(default, skip_serializing_if = "is_zero")]
     pub sites_not_tracked: u64,
-    /// Regressions and improvements against the history baseline (filled by the history
-    /// module; empty when no baseline was computed).
+    /// Regressions against the history baseline (filled by the history module; empty when
+    /// nothing regressed or no baseline was computed). A CI gate fails on a non-empty list.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub regressions: Vec<Regression>,
+    /// Improvements against the history baseline (filled by the history module).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub improvements: Vec<Regression>,
 }
 
 #[allow(clippy::trivially_copy_pass_by_ref)]
@@ -183,6 +186,10 @@ pub struct Regression {
     /// The metric, values and verdict.
     #[serde(flatten)]
     pub comparison: MetricComparison,
+    /// The statistics behind the verdict: the runs used, the median's confidence interval, the
+    /// noise, the z-score and the values past which it is flagged.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub evidence: Option<crate::history::Evidence>,
 }
 
 /// An `Err` returned or a panic raised by a step or query during the run.

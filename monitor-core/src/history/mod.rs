@@ -1,0 +1,69 @@
+//! Run history and regressions: every finished run leaves a compact [`RunRecord`] in a
+//! [`HistoryStore`], and each new run is compared with a robust baseline of the previous
+//! successful runs of the same pipeline.
+//!
+//! One concept per module:
+//!
+//! - [`record`](mod@record): the record ([`RunRecord`], [`SiteRecord`], [`Metric`]);
+//! - [`line`]: one record as one line of JSON, and the parser that reads it back;
+//! - [`store`]: the [`HistoryStore`] trait; [`jsonl`] (the default file), `sqlite` and
+//!   `postgres` (features of the same names) implement it;
+//! - [`retention`]: which runs a store keeps;
+//! - [`baseline`]: median, MAD and the median's confidence interval;
+//! - [`verdict`]: the regression rule and its result ([`Comparison`], [`Finding`]);
+//! - [`settings`]: `MONITOR_HISTORY*` variables and the builder;
+//! - [`recorder`]: what the end of a run does (compare, append, retain, warn);
+//! - [`run_report`]: a [`Report`](crate::Report) to a record, and a comparison back into the
+//!   report.
+
+pub mod baseline;
+pub mod jsonl;
+pub mod line;
+#[cfg(feature = "postgres")]
+pub mod postgres;
+pub mod record;
+pub mod recorder;
+pub mod retention;
+pub mod run_report;
+mod safe_file;
+pub mod settings;
+#[cfg(feature = "sqlite")]
+pub mod sqlite;
+pub mod store;
+pub mod verdict;
+
+pub use jsonl::{JsonlStore, DEFAULT_HISTORY_PATH};
+pub use line::{encode_line, parse_line, LineError};
+#[cfg(feature = "postgres")]
+pub use postgres::PostgresStore;
+pub use record::{Metric, RunRecord, RunStatus, SiteRecord, RECORD_VERSION};
+pub use recorder::{record_run, Recorded};
+pub use retention::Retention;
+pub use run_report::{annotate, on_run_finished};
+pub use settings::{HistoryLocation, HistorySettings, HistorySettingsBuilder};
+#[cfg(feature = "sqlite")]
+pub use sqlite::SqliteStore;
+pub use store::{
+    HistoryError, HistoryStore, LoadedRuns, RetentionOutcome, RunFilter, SkippedEntry,
+};
+pub use verdict::{
+    compare, BaselineSettings, Comparison, Direction, Evidence, Finding, SiteComparison,
+    Thresholds, Verdict,
+};
+
+/// This machine's host name (empty when it cannot be read).
+#[must_use]
+pub fn host_name() -> String {
+    #[cfg(unix)]
+    {
+        let mut buf = [0u8; 256];
+        // SAFETY: the buffer is valid for `buf.len()` bytes; gethostname writes at most that
+        // many and we stop at the first NUL (or the end, if it did not fit).
+        let rc = unsafe { libc::gethostname(buf.as_mut_ptr().cast(), buf.len()) };
+        if rc == 0 {
+            let end = buf.iter().position(|b| *b == 0).unwrap_or(buf.len());
+            return String::from_utf8_lossy(&buf[..end]).into_owned();
+        }
+    }
+    std::env::var("HOSTNAME").unwrap_or_default()
+}

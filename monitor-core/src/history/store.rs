@@ -1,0 +1,248 @@
+//! The [`HistoryStore`] trait every backend implements, and what it takes and returns.
+
+use super::line::LineError;
+use super::record::RunRecord;
+use super::retention::Retention;
+use std::fmt;
+use std::io;
+
+/// Where run records are kept: a JSON Lines file, SQLite or PostgreSQL.
+///
+/// Every method reports failure as a [`HistoryError`] naming the store and the reason; none
+/// panics. The automatic recording at the end of a run turns such an error into one warning and
+/// carries on, so a broken history never fails the pipeline.
+pub trait HistoryStore: fmt::Debug + Send {
+    /// The store for messages: `history file .monitor/history.jsonl`, `SQLite database h.db`.
+    fn location(&self) -> String;
+
+    /// Appends one record. Either the whole record is stored or none of it is.
+    ///
+    /// # Errors
+    /// The store cannot be opened or written.
+    fn append(&mut self, record: &RunRecord) -> Result<(), HistoryError>;
+
+    /// Reads the records `filter` selects, oldest first. Unreadable entries are skipped, each
+    /// logged once as a `warn` naming the store and the line (or row), and listed in
+    /// [`LoadedRuns::skipped`].
+    ///
+    /// # Errors
+    /// The store cannot be opened or read. A store that does not exist yet is empty, not an
+    /// error.
+    fn load(&mut self, filter: &RunFilter) -> Result<LoadedRuns, HistoryError>;
+
+    /// Drops what `policy` no longer keeps (as of `now_ms`, Unix milliseconds). The JSON Lines
+    /// store rewrites its file atomically; the databases delete in one transaction.
+    ///
+    /// # Errors
+    /// The store cannot be read or rewritten; it is then left as it was.
+    fn retain(&mut self, policy: &Retention, now_ms: u64)
+        -> Result<RetentionOutcome, HistoryError>;
+}
+
+/// Which runs [`HistoryStore::load`] returns.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RunFilter {
+    /// Only runs of this pipeline.
+    pub pipeline: Option<String>,
+    /// Only runs whose status is `ok`.
+    pub successful_only: bool,
+    /// Only the most recent `n` matching runs.
+    pub last: Option<usize>,
+}
+
+impl RunFilter {
+    /// Every run.
+    #[must_use]
+    pub fn all() -> Self {
+        RunFilter::default()
+    }
+
+    /// Whether `record` passes the pipeline and status conditions (not `last`).
+    #[must_use]
+    pub fn matches(&self, record: &RunRecord) -> bool {
+        self.pipeline
+            .as_deref()
+            .is_none_or(|p| p == record.pipeline)
+            && (!self.successful_only || record.is_success())
+    }
+}
+
+/// What [`HistoryStore::load`] found.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct LoadedRuns {
+    /// The selected runs, oldest first.
+    pub runs: Vec<RunRecord>,
+    /// Entries that could not be read.
+    pub skipped: Vec<SkippedEntry>,
+}
+
+/// One unreadable entry: its line number (file) or row id (database), and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SkippedEntry {
+    /// 1-based line number in the file, or the row's id in a database.
+    pub line: u64,
+    /// Why it was skipped.
+    pub error: LineError,
+}
+
+/// What [`HistoryStore::retain`] did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RetentionOutcome {
+    /// Runs kept.
+    pub kept: usize,
+    /// Runs dropped by the policy.
+    pub removed: usize,
+    /// Unreadable entries moved aside (the JSON Lines store appends them to `<file>.rejected`).
+    pub rejected: usize,
+}
+
+/// A history store could not do what was asked. Names the store, the action and the reason.
+#[derive(Debug)]
+pub struct HistoryError {
+    location: String,
+    action: &'static str,
+    reason: String,
+    io_kind: Option<io::ErrorKind>,
+}
+
+impl HistoryError {
+    /// An I/O failure.
+    #[must_use]
+    pub fn io(location: String, action: &'static str, err: &io::Error) -> Self {
+        HistoryError {
+            location,
+            action,
+            reason: describe_io(err),
+            io_kind: Some(err.kind()),
+        }
+    }
+
+    /// Any other failure (a database error, an unencodable record).
+    #[must_use]
+    pub fn other(location: String, action: &'static str, reason: impl fmt::Display) -> Self {
+        HistoryError {
+            location,
+            action,
+            reason: reason.to_string(),
+            io_kind: None,
+        }
+    }
+
+    /// The store (`history file /path/history.jsonl`).
+    #[must_use]
+    pub fn location(&self) -> &str {
+        &self.location
+    }
+
+    /// What was being done (`append a run`).
+    #[must_use]
+    pub fn action(&self) -> &str {
+        self.action
+    }
+
+    /// Why it failed (`No space left on device (os error 28)`).
+    #[must_use]
+    pub fn reason(&self) -> &str {
+        &self.reason
+    }
+
+    /// The I/O error kind, when it was one.
+    #[must_use]
+    pub fn io_kind(&self) -> Option<io::ErrorKind> {
+        self.io_kind
+    }
+}
+
+impl fmt::Display for HistoryError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{}: cannot {}: {}",
+            self.location, self.action, self.reason
+        )
+    }
+}
+
+impl std::error::Error for HistoryError {}
+
+/// The OS message, with the cases people hit in practice spelt out.
+fn describe_io(err: &io::Error) -> String {
+    #[cfg(unix)]
+    if err.raw_os_error() == Some(libc::ELOOP) {
+        return format!("it is a symbolic link, which history files never follow ({err})");
+    }
+    err.to_string()
+}
+
+/// How a PostgreSQL store is named in messages: the connection URL with any password replaced
+/// by `***` (in the user info and in a `password=` parameter).
+#[must_use]
+pub fn postgres_location(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return "PostgreSQL history (connection string not shown)".to_owned();
+    };
+    let (authority, tail) = rest.split_at(rest.find(['/', '?']).unwrap_or(rest.len()));
+    let authority = match authority.rsplit_once('@') {
+        Some((userinfo, host)) => match userinfo.split_once(':') {
+            Some((user, _)) => format!("{user}:***@{host}"),
+            None => format!("{userinfo}@{host}"),
+        },
+        None => authority.to_owned(),
+    };
+    let tail = match tail.split_once('?') {
+        Some((path, query)) => {
+            let params: Vec<String> = query
+                .split('&')
+                .map(|kv| match kv.split_once('=') {
+                    Some((k, _)) if k.eq_ignore_ascii_case("password") => format!("{k}=***"),
+                    _ => kv.to_owned(),
+                })
+                .collect();
+            format!("{path}?{}", params.join("&"))
+        }
+        None => tail.to_owned(),
+    };
+    format!("PostgreSQL history {scheme}://{authority}{tail}")
+}
+
+/// Turns `(row id, record text)` pairs from a database into runs, skipping (and logging) rows
+/// that do not parse. Shared by the SQLite and PostgreSQL stores.
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+pub(crate) fn decode_rows(location: &str, rows: Vec<(i64, String)>) -> LoadedRuns {
+    let mut out = LoadedRuns::default();
+    for (id, text) in rows {
+        match super::line::parse_line(text.as_bytes()) {
+            Ok(r) => out.runs.push(r),
+            Err(error) => {
+                tracing::warn!(
+                    target: "monitor",
+                    store = location,
+                    row = id,
+                    "{location}, row {id}: skipping unreadable history record: {error}"
+                );
+                out.skipped.push(SkippedEntry {
+                    line: u64::try_from(id).unwrap_or(0),
+                    error,
+                });
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn postgres_location_hides_passwords() {
+        assert_eq!(
+            postgres_location("postgres://app:s3cret@db:5432/metrics?sslmode=disable&password=x"),
+            "PostgreSQL history postgres://app:***@db:5432/metrics?sslmode=disable&password=***"
+        );
+        assert_eq!(
+            postgres_location("postgresql://app@db/metrics"),
+            "PostgreSQL history postgresql://app@db/metrics"
+        );
+    }
+}

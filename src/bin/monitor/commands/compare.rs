@@ -1,0 +1,154 @@
+//! `monitor compare`: the latest run against its baseline, for people and for CI gates.
+
+use crate::context::Context;
+use crate::error::{CliError, EXIT_REGRESSION};
+use crate::table;
+use monitor::history::{
+    compare, BaselineSettings, Finding, Metric, RunFilter, Thresholds, Verdict,
+};
+use std::process::ExitCode;
+
+/// Options of `monitor compare`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The pipeline whose latest run to compare [default: the pipeline of the latest run].
+    #[arg(long, short)]
+    pipeline: Option<String>,
+    /// How many successful runs before it make the baseline.
+    #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(u32).range(1..))]
+    baseline: u32,
+    /// Smallest relative change that counts, in percent.
+    #[arg(long, default_value_t = 10.0, value_name = "PERCENT")]
+    threshold: f64,
+    /// Exit with code 1 when anything regressed (for CI gates).
+    #[arg(long)]
+    fail_on_regression: bool,
+    /// Print the comparison as JSON instead of tables.
+    #[arg(long)]
+    json: bool,
+}
+
+fn evidence(f: &Finding) -> String {
+    let e = &f.evidence;
+    let z = e.z.map_or_else(String::new, |z| format!("z = {z:.1}, "));
+    let bound = if f.current >= f.baseline {
+        format!("flagged above {}", f.metric.format_value(e.flag_above))
+    } else {
+        format!("flagged below {}", f.metric.format_value(e.flag_below))
+    };
+    format!("{z}{bound}")
+}
+
+/// Compares and prints; the exit code tells a CI gate whether anything regressed.
+pub fn run(cx: &Context, args: Args) -> Result<ExitCode, CliError> {
+    if !(args.threshold.is_finite() && args.threshold >= 0.0) {
+        return Err(CliError::new(format!(
+            "--threshold {}: expected a percentage of 0 or more",
+            args.threshold
+        )));
+    }
+    let mut runs = cx.load(&RunFilter {
+        pipeline: args.pipeline.clone(),
+        ..RunFilter::default()
+    })?;
+    let Some(latest) = runs.pop() else {
+        return Err(CliError::new(match &args.pipeline {
+            Some(p) => format!("no runs of pipeline {p:?} in the history"),
+            None => "the history holds no runs yet".to_owned(),
+        }));
+    };
+    runs.retain(|r| r.pipeline == latest.pipeline);
+    let settings = BaselineSettings {
+        runs: args.baseline as usize,
+        thresholds: Thresholds {
+            relative: args.threshold / 100.0,
+            ..Thresholds::default()
+        },
+    };
+    let c = compare(&latest, &runs, &settings);
+    let failed = args.fail_on_regression && c.has_regressions();
+    let exit = if failed {
+        ExitCode::from(EXIT_REGRESSION)
+    } else {
+        ExitCode::SUCCESS
+    };
+
+    if args.json {
+        let json = serde_json::to_string_pretty(&c)
+            .map_err(|e| CliError::new(format!("cannot encode the comparison: {e}")))?;
+        println!("{json}");
+        return Ok(exit);
+    }
+
+    println!(
+        "{} run {} ({} UTC, {}) against {} earlier successful run(s)",
+        latest.pipeline,
+        latest.run_id,
+        latest.started_at_utc(),
+        latest.status.as_str(),
+        c.baseline_run_ids.len()
+    );
+    let min_runs = settings.thresholds.min_runs;
+    if c.baseline_run_ids.len() < min_runs {
+        println!(
+            "not enough history for a verdict: {} successful run(s) before this one, {min_runs} needed",
+            c.baseline_run_ids.len()
+        );
+    }
+    let mut t = table::new(
+        &[
+            "step",
+            "kind",
+            "total",
+            "baseline",
+            "vs baseline",
+            "verdict",
+        ],
+        &[2, 3, 4],
+    );
+    for s in &c.sites {
+        let total = s.finding(Metric::DurationTotal);
+        let verdicts: Vec<&str> = s
+            .findings
+            .iter()
+            .filter(|f| matches!(f.verdict, Verdict::Regression | Verdict::Improvement))
+            .map(|f| f.metric.as_str())
+            .collect();
+        let verdict = if s.findings.iter().any(|f| f.verdict == Verdict::Regression) {
+            format!("REGRESSION ({})", verdicts.join(", "))
+        } else if !verdicts.is_empty() {
+            format!("improved ({})", verdicts.join(", "))
+        } else if total.is_some_and(|f| f.verdict == Verdict::InsufficientHistory) {
+            "no verdict".to_owned()
+        } else {
+            "ok".to_owned()
+        };
+        t.add_row(vec![
+            s.step.clone(),
+            s.kind.as_str().to_owned(),
+            total.map_or_else(|| "-".to_owned(), |f| f.metric.format_value(f.current)),
+            total
+                .filter(|f| f.evidence.runs > 0)
+                .map_or_else(|| "-".to_owned(), |f| f.metric.format_value(f.baseline)),
+            s.vs_baseline(),
+            verdict,
+        ]);
+    }
+    println!("{t}");
+    for (title, list) in [
+        ("Regressions", &c.regressions),
+        ("Improvements", &c.improvements),
+    ] {
+        if list.is_empty() {
+            continue;
+        }
+        println!("\n{title} ({})", list.len());
+        for f in list {
+            println!("  {} [{}]", f.describe(), evidence(f));
+        }
+    }
+    if c.regressions.is_empty() {
+        println!("\nno regressions");
+    }
+    Ok(exit)
+}

@@ -1,0 +1,42 @@
+//! One clear message and a non-zero exit for every failure.
+
+use std::fmt;
+use std::process::ExitCode;
+
+/// Exit code for bad input: a missing or corrupt file, an unknown step, a bad argument.
+pub const EXIT_BAD_INPUT: u8 = 2;
+/// Exit code of `compare --fail-on-regression` when something regressed.
+pub const EXIT_REGRESSION: u8 = 1;
+
+/// A failure the user can act on.
+#[derive(Debug)]
+pub struct CliError {
+    message: String,
+}
+
+impl CliError {
+    /// Bad input, with the message to show.
+    pub fn new(message: impl Into<String>) -> Self {
+        CliError {
+            message: message.into(),
+        }
+    }
+
+    /// Prints `monitor: <message>` on stderr and returns the exit code.
+    pub fn report(&self) -> ExitCode {
+        eprintln!("monitor: {}", self.message);
+        ExitCode::from(EXIT_BAD_INPUT)
+    }
+}
+
+impl fmt::Display for CliError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl From<monitor::history::HistoryError> for CliError {
+    fn from(e: monitor::history::HistoryError) -> Self {
+        CliError::new(e.to_string())
+    }
+}

@@ -1,0 +1,75 @@
+//! `monitor`: read a pipeline's run history and reports from the command line.
+//!
+//! ```text
+//! monitor history [--pipeline P] [--last N]          recent runs as a table
+//! monitor compare [--baseline N] [--fail-on-regression]
+//!                                                    the latest run against its baseline
+//! monitor trend STEP [--metric M] [--html FILE]      a step's figure over the runs
+//! monitor report report.json --format text|md|html   render a saved report
+//! ```
+//!
+//! Every command takes `--history PATH` (a JSON Lines file, `sqlite:PATH` or a `postgres://`
+//! URL; default `MONITOR_HISTORY`, else `.monitor/history.jsonl`).
+//!
+//! Exit codes: 0 success; 1 `compare --fail-on-regression` found a regression; 2 bad input (a
+//! missing or corrupt file, an unknown step, a bad argument), with one message on stderr.
+//!
+//! Adding a subcommand: write `commands/<name>.rs` with a `clap::Args` struct and a
+//! `run(&Context, Args) -> Result<ExitCode, CliError>`, then add one variant to [`Command`] and
+//! one arm to [`dispatch`].
+
+mod chart;
+mod commands;
+mod context;
+mod error;
+mod table;
+
+use clap::{Parser, Subcommand};
+use context::Context;
+use error::CliError;
+use std::process::ExitCode;
+
+/// See inside a Rust data pipeline: its run history, regressions against the baseline, trends,
+/// and saved reports.
+#[derive(Debug, Parser)]
+#[command(name = "monitor", version, about, propagate_version = true)]
+struct Cli {
+    /// The history store: a JSON Lines file, `sqlite:PATH`, or a `postgres://` URL [default:
+    /// $MONITOR_HISTORY, else .monitor/history.jsonl]
+    #[arg(long, global = true, value_name = "PATH")]
+    history: Option<String>,
+
+    #[command(subcommand)]
+    command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Recent runs as a table.
+    History(commands::history::Args),
+    /// The latest run against its baseline; `--fail-on-regression` exits 1 on a regression.
+    Compare(commands::compare::Args),
+    /// One step's or query's figure over the recent runs: a sparkline, or an HTML chart.
+    Trend(commands::trend::Args),
+    /// Renders a saved `report.json` as text, Markdown or HTML.
+    Report(commands::report::Args),
+}
+
+fn dispatch(cx: &Context, command: Command) -> Result<ExitCode, CliError> {
+    match command {
+        Command::History(a) => commands::history::run(cx, a),
+        Command::Compare(a) => commands::compare::run(cx, a),
+        Command::Trend(a) => commands::trend::run(cx, a),
+        Command::Report(a) => commands::report::run(cx, a),
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let cx = match Context::new(cli.history.as_deref()) {
+        Ok(cx) => cx,
+        Err(e) => return e.report(),
+    };
+    dispatch(&cx, cli.command).unwrap_or_else(|e| e.report())
+}
