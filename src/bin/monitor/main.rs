@@ -54,6 +54,10 @@ enum Command {
     Trend(commands::trend::Args),
     /// Renders a saved `report.json` as text, Markdown or HTML.
     Report(commands::report::Args),
+    /// Prints a Grafana dashboard (JSON) for the metrics the exporters publish.
+    Dashboard(commands::grafana::DashboardArgs),
+    /// Prints Prometheus alert rules: slower than baseline, errors, failed run, no success.
+    Alerts(commands::grafana::AlertsArgs),
 }
 
 fn dispatch(cx: &Context, command: Command) -> Result<ExitCode, CliError> {
@@ -62,6 +66,8 @@ fn dispatch(cx: &Context, command: Command) -> Result<ExitCode, CliError> {
         Command::Compare(a) => commands::compare::run(cx, a),
         Command::Trend(a) => commands::trend::run(cx, a),
         Command::Report(a) => commands::report::run(cx, a),
+        Command::Dashboard(a) => commands::grafana::dashboard(cx, a),
+        Command::Alerts(a) => commands::grafana::alerts(cx, a),
     }
 }
 

@@ -1,6 +1,7 @@
 //! One module per subcommand.
 
 pub mod compare;
+pub mod grafana;
 pub mod history;
 pub mod report;
 pub mod trend;
