@@ -59,6 +59,12 @@ pub use monitor_core::{
 /// Grafana dashboards and alert rules. See the README's "Exporters" section.
 pub use monitor_core::export;
 
+/// Query plans: capture (`explain(..)`), analysis, redaction.
+pub use monitor_core::{
+    explain, explain_site, pg_stat, plan, sql, CapturedPlan, ExplainError, ExplainMode,
+    ExplainOptions, ExplainPlan, ExplainPlanAsync, Finding, FindingKind, Plan, PlanSource,
+};
+
 /// Marks a pipeline step: times every call, tracks its memory and rows, counts errors and panics.
 ///
 /// Options (all optional, comma-separated):
@@ -120,6 +126,7 @@ pub mod __private {
     pub use ::core::{file, line, module_path};
     pub use monitor_core::probe::{Probe, ProbeAny, ProbeDebug, ProbeDisplay};
     pub use monitor_core::{
-        call_once, CallGuard, Callsite, Kind, Metadata, MonitoredFuture, RowCount,
+        call_once, CallGuard, Callsite, ExplainMode, ExplainSite, ExplainedFuture, Kind, Metadata,
+        MonitoredFuture, RowCount,
     };
 }

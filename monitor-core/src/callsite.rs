@@ -56,6 +56,8 @@ pub struct Metadata {
     pub max_duration_ns: u64,
     /// Whether the return value carries a row count (`#[monitor_step(rows)]`).
     pub rows: bool,
+    /// Whether the site captures plans (`explain(..)`): its slow warning waits for the plan.
+    pub explain: bool,
 }
 
 impl Metadata {
@@ -80,6 +82,7 @@ impl Metadata {
             max_peak: 0,
             max_duration_ns: 0,
             rows: false,
+            explain: false,
         }
     }
 
@@ -115,6 +118,13 @@ impl Metadata {
     #[must_use]
     pub const fn max_duration_ns(mut self, ns: u64) -> Self {
         self.max_duration_ns = ns;
+        self
+    }
+
+    /// Marks the site as capturing plans (`explain(..)`).
+    #[must_use]
+    pub const fn explain(mut self, on: bool) -> Self {
+        self.explain = on;
         self
     }
 

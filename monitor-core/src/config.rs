@@ -9,6 +9,7 @@
 //! | `MONITOR_SAMPLE_INTERVAL` | RSS sampler interval while a step runs | `10ms` |
 //! | `MONITOR_ENFORCE_BUDGETS` | `1`: a passed `max_peak`/`max_duration` budget panics after the call | off |
 //! | `MONITOR_SPANS` | `1`: open a `tracing` span per monitored call | off |
+//! | `MONITOR_WATCHDOG` | `0`: do not report queries still running past their slow threshold | on |
 //! | `MONITOR_RESET_HWM` | `0`: never reset the kernel's RSS high-water mark (`VmHWM`) | on |
 //!
 //! A bad value never panics: it produces one [`ConfigError`] naming the variable and the value,
@@ -25,6 +26,7 @@ static MEMORY_WARN: AtomicU64 = AtomicU64::new(DEFAULT_MEMORY_WARN);
 static SAMPLE_INTERVAL_NS: AtomicU64 = AtomicU64::new(DEFAULT_SAMPLE_INTERVAL_NS);
 static ENFORCE_BUDGETS: AtomicBool = AtomicBool::new(false);
 static SPANS: AtomicBool = AtomicBool::new(false);
+static WATCHDOG: AtomicBool = AtomicBool::new(true);
 static RESET_HWM: AtomicBool = AtomicBool::new(true);
 static INIT: Once = Once::new();
 
@@ -191,6 +193,8 @@ pub struct Config {
     /// after folding it into the running calls, so that every sampling interval has its own
     /// mark. Turn off when something else reads `VmHWM` of this process.
     pub reset_hwm: bool,
+    /// Report queries still running past their slow threshold (see `crate::watchdog`).
+    pub watchdog: bool,
 }
 
 impl Default for Config {
@@ -203,6 +207,7 @@ impl Default for Config {
             enforce_budgets: false,
             spans: false,
             reset_hwm: true,
+            watchdog: true,
         }
     }
 }
@@ -230,6 +235,7 @@ impl Config {
                 &mut errors,
             ),
             spans: env_bool(lookup, "MONITOR_SPANS", d.spans, &mut errors),
+            watchdog: env_bool(lookup, "MONITOR_WATCHDOG", d.watchdog, &mut errors),
             reset_hwm: env_bool(lookup, "MONITOR_RESET_HWM", d.reset_hwm, &mut errors),
         };
         (c, errors)
@@ -252,6 +258,7 @@ impl Config {
             sample_interval: Duration::from_nanos(SAMPLE_INTERVAL_NS.load(Relaxed)),
             enforce_budgets: ENFORCE_BUDGETS.load(Relaxed),
             spans: SPANS.load(Relaxed),
+            watchdog: WATCHDOG.load(Relaxed),
             reset_hwm: RESET_HWM.load(Relaxed),
         }
     }
@@ -274,6 +281,7 @@ impl Config {
         );
         ENFORCE_BUDGETS.store(self.enforce_budgets, Relaxed);
         SPANS.store(self.spans, Relaxed);
+        WATCHDOG.store(self.watchdog, Relaxed);
         RESET_HWM.store(self.reset_hwm, Relaxed);
     }
 }
@@ -323,6 +331,12 @@ impl ConfigBuilder {
     /// Opens a `tracing` span per monitored call.
     pub fn spans(mut self, on: bool) -> Self {
         self.config.spans = on;
+        self
+    }
+
+    /// Reports queries still running past their slow threshold (on by default).
+    pub fn watchdog(mut self, on: bool) -> Self {
+        self.config.watchdog = on;
         self
     }
 
@@ -383,6 +397,11 @@ pub(crate) fn reset_hwm() -> bool {
 #[inline]
 pub(crate) fn spans() -> bool {
     SPANS.load(Relaxed)
+}
+
+#[inline]
+pub(crate) fn watchdog() -> bool {
+    WATCHDOG.load(Relaxed)
 }
 
 #[cfg(test)]

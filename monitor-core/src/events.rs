@@ -10,7 +10,10 @@
 //! | `call returned an error` | error | an `Err` was returned; field `error` has its `Display` |
 //! | `call panicked` | error | the call unwound |
 //! | `call cancelled` | debug | an async call was dropped before it completed |
-//! | `slow query` | warn | a query passed its slow threshold |
+//! | `slow query` | warn | a query passed its slow threshold; with `explain(..)` also `sql`, `plan`, `findings` |
+//! | `slow query still running` | warn | the watchdog saw a query running past its threshold (once per call) |
+//! | `query plan captured` | debug | an `explain(..)` site captured a plan outside a slow call |
+//! | `query plan capture failed` | warn | the database refused the `EXPLAIN` (the call's result is unchanged) |
 
 use crate::callsite::{Kind, Metadata};
 use crate::stats::{CallRecord, Outcome};
@@ -76,7 +79,7 @@ fn emit_call_finished(meta: &Metadata, rec: &CallRecord<'_>) {
             name = meta.name,
             kind = meta.kind.as_str(),
             duration_ms = ms(rec.duration_ns),
-            error = %e,
+            error = %crate::sql::error_message(meta.kind, &e),
             "call returned an error"
         ),
         Outcome::Panicked => tracing::error!(
@@ -133,5 +136,70 @@ pub(crate) fn budget_passed(meta: &Metadata, budget: &'static str, limit: u64, v
         limit,
         value,
         "budget passed"
+    );
+}
+
+/// Emits the slow-query warning of an `explain(..)` site, with its plan when one was captured.
+/// The SQL and plan are normalized and redacted (see [`crate::sql`]).
+#[cold]
+pub(crate) fn slow_query_with_plan(
+    meta: &Metadata,
+    duration_ns: u64,
+    threshold_ns: u64,
+    plan: Option<&crate::plan::Plan>,
+) {
+    match plan {
+        Some(p) => tracing::warn!(
+            target: "monitor",
+            name = meta.name,
+            kind = meta.kind.as_str(),
+            duration_ms = ms(duration_ns),
+            threshold_ms = ms(threshold_ns),
+            sql = %p.sql,
+            plan = %p.text,
+            findings = %p.findings_summary(),
+            "slow query"
+        ),
+        None => slow_query(meta, duration_ns, threshold_ns),
+    }
+}
+
+/// Emits a plan captured outside a slow call (`mode = "always"` or `every = N`).
+#[cold]
+pub(crate) fn plan_captured(meta: &Metadata, duration_ns: u64, p: &crate::plan::Plan) {
+    tracing::debug!(
+        target: "monitor",
+        name = meta.name,
+        kind = meta.kind.as_str(),
+        duration_ms = ms(duration_ns),
+        sql = %p.sql,
+        plan = %p.text,
+        findings = %p.findings_summary(),
+        "query plan captured"
+    );
+}
+
+/// Emits a failed plan capture (the call itself is unaffected).
+#[cold]
+pub(crate) fn plan_capture_failed(meta: &Metadata, error: &crate::explain::ExplainError) {
+    tracing::warn!(
+        target: "monitor",
+        name = meta.name,
+        kind = meta.kind.as_str(),
+        error = %error,
+        "query plan capture failed"
+    );
+}
+
+/// Emits the watchdog's report of a query still running past its threshold.
+#[cold]
+pub(crate) fn query_still_running(meta: &Metadata, running_ns: u64, threshold_ns: u64) {
+    tracing::warn!(
+        target: "monitor",
+        name = meta.name,
+        kind = meta.kind.as_str(),
+        running_ms = ms(running_ns),
+        threshold_ms = ms(threshold_ns),
+        "slow query still running"
     );
 }

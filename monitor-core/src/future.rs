@@ -3,7 +3,7 @@
 
 use crate::callsite::Callsite;
 use crate::clock;
-use crate::guard::{complete, CallEnd, CallStart};
+use crate::guard::{complete, CallEnd, CallStart, CallSummary};
 use crate::rows::{self, RowTally};
 use crate::stats::Outcome;
 use std::future::Future;
@@ -25,6 +25,8 @@ pin_project_lite::pin_project! {
         begun: bool,
         busy_ns: u64,
         tally: RowTally,
+        // Set when an `explain(..)` site completes; read by `ExplainedFuture`.
+        summary: Option<CallSummary>,
     }
 
     impl<F, P> PinnedDrop for MonitoredFuture<F, P> {
@@ -36,7 +38,7 @@ pin_project_lite::pin_project! {
                 } else {
                     Outcome::Cancelled
                 };
-                complete(
+                drop(complete(
                     this.site,
                     start,
                     CallEnd {
@@ -46,7 +48,7 @@ pin_project_lite::pin_project! {
                         rows_from_value: None,
                         tally: *this.tally,
                     },
-                );
+                ));
             }
         }
     }
@@ -76,6 +78,7 @@ where
             begun: false,
             busy_ns: 0,
             tally: RowTally::default(),
+            summary: None,
         }
     }
 }
@@ -94,7 +97,7 @@ impl Drop for PollUnwind<'_> {
         if self.armed {
             if let Some(start) = self.start.take() {
                 let end_ticks = clock::now_ticks();
-                complete(
+                drop(complete(
                     self.site,
                     start,
                     CallEnd {
@@ -104,7 +107,7 @@ impl Drop for PollUnwind<'_> {
                         rows_from_value: None,
                         tally: RowTally::default(),
                     },
-                );
+                ));
             }
         }
     }
@@ -154,7 +157,7 @@ where
         if let Poll::Ready(out) = &poll {
             if let (Some(start), Some(probe)) = (unwind.start.take(), this.probe.take()) {
                 let (outcome, rows_from_value) = probe(out);
-                complete(
+                *this.summary = complete(
                     this.site,
                     start,
                     CallEnd {
@@ -168,5 +171,44 @@ where
             }
         }
         poll
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// A [`MonitoredFuture`] of an `explain(..)` site: its output comes with the call's
+    /// [`CallSummary`], which the generated code hands to the plan capture.
+    #[must_use = "futures do nothing unless polled"]
+    pub struct ExplainedFuture<F, P> {
+        #[pin]
+        inner: MonitoredFuture<F, P>,
+    }
+}
+
+impl<F, P> std::fmt::Debug for ExplainedFuture<F, P> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.inner.fmt(f)
+    }
+}
+
+impl<F, P> ExplainedFuture<F, P> {
+    /// Wraps a monitored future.
+    pub fn new(inner: MonitoredFuture<F, P>) -> Self {
+        ExplainedFuture { inner }
+    }
+}
+
+impl<F, P> Future for ExplainedFuture<F, P>
+where
+    F: Future,
+    P: for<'a> FnOnce(&'a F::Output) -> (Outcome<'a>, Option<u64>),
+{
+    type Output = (F::Output, Option<CallSummary>);
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let mut inner = self.project().inner;
+        match inner.as_mut().poll(cx) {
+            Poll::Ready(out) => Poll::Ready((out, inner.project().summary.take())),
+            Poll::Pending => Poll::Pending,
+        }
     }
 }

@@ -17,6 +17,8 @@ pub mod chunked;
 pub mod clock;
 pub mod config;
 mod events;
+pub mod explain;
+pub mod explain_site;
 pub mod export;
 mod future;
 mod guard;
@@ -27,7 +29,9 @@ pub mod inflight;
 pub mod memory;
 pub mod memory_scope;
 pub mod peak;
+pub mod pg_stat;
 pub mod pipeline;
+pub mod plan;
 pub mod probe;
 pub mod report;
 pub mod rows;
@@ -36,19 +40,24 @@ pub mod run;
 pub mod sampler;
 mod slots;
 pub mod snapshot;
+pub mod sql;
 pub mod stats;
 pub mod testing;
+pub mod watchdog;
 
 pub use alloc::TrackingAllocator;
 pub use callsite::{Callsite, Kind, Metadata};
 pub use config::{Config, ConfigBuilder, ConfigError};
-pub use future::MonitoredFuture;
-pub use guard::{call_once, CallGuard};
+pub use explain::{ExplainError, ExplainOptions, ExplainPlan, ExplainPlanAsync};
+pub use explain_site::{CapturedPlan, ExplainMode, ExplainSite};
+pub use future::{ExplainedFuture, MonitoredFuture};
+pub use guard::{call_once, CallGuard, CallSummary};
 pub use memory_scope::{memory_scope, MemoryReport, MemoryScopeGuard};
 pub use pipeline::{
     add_report_sink, last_report, remove_report_sink, EnteredRun, Instrumented, Pipeline,
     PipelineBuilder, Run, RunHandle, SinkId,
 };
+pub use plan::{Finding, FindingKind, Plan, PlanSource};
 pub use report::{Report, ReportError, RunStatus};
 pub use rows::{record_rows, record_rows_in, RowCount};
 pub use run::RunLimits;

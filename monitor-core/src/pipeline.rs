@@ -459,7 +459,7 @@ fn rfc3339(unix_ms: u64) -> String {
     humantime::format_rfc3339_millis(t).to_string()
 }
 
-fn site_report(entry: &run::RunSite) -> SiteReport {
+fn site_report(entry: &run::RunSite, started_unix_ms: u64) -> SiteReport {
     let v = entry.stats.load();
     let site = SiteSnapshot::from_values(entry.site.metadata(), &v);
     let rows_per_sec = match v.rows {
@@ -474,7 +474,11 @@ fn site_report(entry: &run::RunSite) -> SiteReport {
         site,
         rows_per_sec,
         rows_dropped: v.rows_in.map(|i| i.saturating_sub(v.rows_out_paired)),
-        plans: Vec::new(),
+        plans: crate::explain_site::plans_of(entry.site)
+            .into_iter()
+            .filter(|p| p.captured_at_unix_ms >= started_unix_ms)
+            .collect(),
+        server: None,
         baseline: None,
     }
 }
@@ -484,7 +488,12 @@ fn build_report(state: &RunState, end_ticks: u64) -> Report {
     let mut sites: Vec<(u64, SiteReport)> = state
         .sites
         .iter()
-        .map(|entry| (entry.first_start.load(Relaxed), site_report(entry)))
+        .map(|entry| {
+            (
+                entry.first_start.load(Relaxed),
+                site_report(entry, state.started_unix_ms),
+            )
+        })
         .filter(|(_, s)| s.site.calls > 0)
         .collect();
     sites.sort_by_key(|(first, _)| *first);

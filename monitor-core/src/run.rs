@@ -399,7 +399,7 @@ impl RunState {
                 self.errors.push_with(|| ErrorEntry {
                     site,
                     panicked: false,
-                    message: e.to_string(),
+                    message: crate::sql::error_message(site.metadata().kind, &e),
                     at_ns: end_ns,
                 });
             }

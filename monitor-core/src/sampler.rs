@@ -35,7 +35,11 @@ pub struct Tick {
 /// The periodic tasks, run in this order at every tick while calls are in flight. Each is one
 /// plain function; another mechanism that needs a periodic look at the in-flight calls (a
 /// watchdog for calls running past their threshold) adds itself here.
-pub const TASKS: &[fn(&Tick)] = &[crate::memory::sample, crate::run::sample];
+pub const TASKS: &[fn(&Tick)] = &[
+    crate::memory::sample,
+    crate::run::sample,
+    crate::watchdog::check,
+];
 
 const STOPPED: u8 = 0;
 const RUNNING: u8 = 1;

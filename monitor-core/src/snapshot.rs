@@ -110,6 +110,10 @@ pub struct SiteSnapshot {
     pub rows_in: Option<u64>,
     /// Memory figures.
     pub memory: MemorySummary,
+    /// Captured query plans, slowest first (sites with `explain(..)` only; see
+    /// [`crate::explain_site`]).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub plans: Vec<crate::explain_site::CapturedPlan>,
 }
 
 fn ml(v: Option<(u64, u64)>) -> Option<MaxLastBytes> {
@@ -152,6 +156,7 @@ impl SiteSnapshot {
                 heap_peak: ml(v.heap_peak),
                 allocated: ml(v.allocated),
             },
+            plans: Vec::new(),
         }
     }
 }
@@ -163,7 +168,9 @@ pub fn snapshot() -> Snapshot {
     for_each_site(|site| {
         let v = site.stats().load();
         if v.calls > 0 {
-            sites.push(SiteSnapshot::from_values(site.metadata(), &v));
+            let mut s = SiteSnapshot::from_values(site.metadata(), &v);
+            s.plans = crate::explain_site::plans_of(site);
+            sites.push(s);
         }
     });
     sites.sort_by(|a, b| {
@@ -183,4 +190,5 @@ pub fn snapshot() -> Snapshot {
 /// concurrently with the reset may be half-counted.
 pub fn reset() {
     for_each_site(|site| site.stats().reset());
+    crate::explain_site::for_each_explain_site(crate::explain_site::ExplainSite::reset);
 }

@@ -3,7 +3,7 @@
 //! `#[monitor_step]`, `#[monitor_step(name = "load", rows, memory_warn = "512MiB",
 //! max_peak = "2GiB", max_duration = "10m", slow = "1s", crate = path)]`.
 //! `#[monitor_query("name")]`, `#[monitor_query("name", slow = "250ms", memory, rows,
-//! max_duration = "1m", crate = path)]`.
+//! max_duration = "1m", explain(conn = conn, sql = sql, every = 100), crate = path)]`.
 //!
 //! Unknown and repeated options are hard errors spanned at the offending token: there is no legacy
 //! grammar to stay compatible with.
@@ -20,6 +20,7 @@ mod kw {
     syn::custom_keyword!(max_peak);
     syn::custom_keyword!(max_duration);
     syn::custom_keyword!(rows);
+    syn::custom_keyword!(explain);
 }
 
 /// Which attribute is being parsed.
@@ -51,6 +52,8 @@ pub(crate) struct Args {
     /// Span of the `rows` keyword, so a return type without `RowCount` is reported there.
     pub(crate) rows: Option<Span>,
     pub(crate) krate: Option<syn::Path>,
+    /// `explain(conn = .., sql = ..)`: capture the query's plan (queries only).
+    pub(crate) explain: Option<crate::explain::ExplainArgs>,
 }
 
 fn set_once<T>(
@@ -165,6 +168,10 @@ impl Args {
             } else if kind == Kind::Query && lookahead.peek(kw::memory) {
                 input.parse::<kw::memory>()?;
                 set_once(&mut args.memory, span, span, attr, "memory")?;
+            } else if kind == Kind::Query && lookahead.peek(kw::explain) {
+                input.parse::<kw::explain>()?;
+                let e = crate::explain::ExplainArgs::parse(span, attr, input)?;
+                set_once(&mut args.explain, e, span, attr, "explain")?;
             } else if lookahead.peek(kw::rows) {
                 input.parse::<kw::rows>()?;
                 set_once(&mut args.rows, span, span, attr, "rows")?;

@@ -36,11 +36,21 @@ pub(crate) fn attribute_with(
 fn expand(kind: Kind, attr: TokenStream, item: TokenStream, off: bool) -> syn::Result<TokenStream> {
     let args = ArgsFor(kind).parse(attr)?;
     let func = item::parse_fn(kind, item.clone())?;
+    let explain = match &args.explain {
+        Some(e) => Some(crate::explain::check(
+            e,
+            kind.attr_name(),
+            &func.sig,
+            is_never(&func.sig.output),
+            func.sig.asyncness.is_none() && async_like::find(&func.block).is_some(),
+        )?),
+        None => None,
+    };
     if off {
         // The opt-out: the function exactly as written, token for token.
         return Ok(item);
     }
-    Ok(generate(kind, &args, func))
+    Ok(generate(kind, &args, explain.as_ref(), func))
 }
 
 /// Replaces every `impl Trait` with `_`, recursively, so a type can annotate a `let`.
@@ -77,7 +87,12 @@ fn is_never(ret: &ReturnType) -> bool {
     matches!(ret, ReturnType::Type(_, ty) if matches!(**ty, Type::Never(_)))
 }
 
-fn generate(kind: Kind, args: &Args, func: syn::ItemFn) -> TokenStream {
+fn generate(
+    kind: Kind,
+    args: &Args,
+    explain: Option<&crate::explain::Explain<'_>>,
+    func: syn::ItemFn,
+) -> TokenStream {
     let krate = args
         .krate
         .as_ref()
@@ -120,6 +135,9 @@ fn generate(kind: Kind, args: &Args, func: syn::ItemFn) -> TokenStream {
     if args.rows.is_some() {
         setters.extend(quote!(.rows(true)));
     }
+    if explain.is_some() {
+        setters.extend(quote!(.explain(true)));
+    }
     let ident_span = sig.ident.span();
     let line = quote_spanned!(ident_span=> #p::line!());
     let callsite = quote! {
@@ -141,7 +159,18 @@ fn generate(kind: Kind, args: &Args, func: syn::ItemFn) -> TokenStream {
         use #p::{ProbeAny as _, ProbeDebug as _, ProbeDisplay as _};
     };
 
-    let body = if sig.asyncness.is_some() {
+    let body = if let Some(ex) = explain {
+        explained_body(ExplainedParts {
+            p: &p,
+            explain: ex,
+            callsite: &callsite,
+            block: &block,
+            sig: &sig,
+            probe_imports: &probe_imports,
+            rows_value: rows_of(quote!(__monitor_ret)),
+            rows_ref: rows_of(quote!(&__monitor_ret)),
+        })
+    } else if sig.asyncness.is_some() {
         let fake_return = fake_return_edge(&sig.output);
         let rows = rows_of(quote!(__monitor_ret));
         let fut = quote!(async move { #fake_return #block });
@@ -204,6 +233,70 @@ fn generate(kind: Kind, args: &Args, func: syn::ItemFn) -> TokenStream {
         body.to_tokens(out);
     });
     out
+}
+
+/// What [`explained_body`] needs from [`generate`].
+struct ExplainedParts<'a> {
+    p: &'a TokenStream,
+    explain: &'a crate::explain::Explain<'a>,
+    callsite: &'a TokenStream,
+    block: &'a syn::Block,
+    sig: &'a syn::Signature,
+    probe_imports: &'a TokenStream,
+    rows_value: TokenStream,
+    rows_ref: TokenStream,
+}
+
+/// The body of an `explain(..)` query: the usual measurement, then the plan capture after the
+/// call has been recorded (so capturing is never part of the call's time).
+fn explained_body(x: ExplainedParts<'_>) -> TokenStream {
+    let ExplainedParts {
+        p,
+        explain,
+        callsite,
+        block,
+        sig,
+        probe_imports,
+        rows_value,
+        rows_ref,
+    } = x;
+    let site_static = explain.site_static(p);
+    let prelude = explain.prelude();
+    let summary = quote!(__monitor_summary);
+    if sig.asyncness.is_some() {
+        let fake_return = fake_return_edge(&sig.output);
+        let fut = quote!(async move { #fake_return #block });
+        let wrapped = monitored_future(p, &fut, probe_imports, &rows_value);
+        let capture = explain.capture_async(&summary);
+        quote! {
+            #callsite
+            #site_static
+            #prelude
+            let (__monitor_ret, #summary) = #p::ExplainedFuture::new(#wrapped).await;
+            #capture
+            __monitor_ret
+        }
+    } else {
+        let ann = let_annotation(&sig.output);
+        let capture = explain.capture_sync(&summary);
+        quote! {
+            #callsite
+            #site_static
+            #prelude
+            let __monitor_guard = #p::CallGuard::enter(&__MONITOR_CALLSITE);
+            #[allow(unknown_lints, clippy::let_unit_value, clippy::redundant_closure_call)]
+            let __monitor_ret #ann = #p::call_once(move || #block);
+            let #summary = {
+                #probe_imports
+                __monitor_guard.finish_explained(
+                    (&&&#p::Probe(&__monitor_ret)).__monitor_outcome(),
+                    #rows_ref,
+                )
+            };
+            #capture
+            __monitor_ret
+        }
+    }
 }
 
 /// `MonitoredFuture::new(&__MONITOR_CALLSITE, fut, |ret| (outcome, rows))`.

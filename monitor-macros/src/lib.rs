@@ -9,6 +9,7 @@ use proc_macro::TokenStream;
 mod args;
 mod async_like;
 mod expand;
+mod explain;
 mod fallback;
 mod item;
 #[cfg(test)]

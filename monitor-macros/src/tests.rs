@@ -125,3 +125,36 @@ fn errors_come_with_the_untouched_function() {
     assert!(out.contains("needs a query name"), "{out}");
     assert!(out.ends_with(&item.to_string()), "{out}");
 }
+
+#[test]
+fn sync_query_with_explain_on_exclusive_connection() {
+    insta::assert_snapshot!(expand(
+        Kind::Query,
+        quote!(
+            "by_customer",
+            slow = "100ms",
+            explain(conn = client, sql = sql, every = 100)
+        ),
+        quote! {
+            fn by_customer(client: &mut Client, sql: &str, id: i64) -> Result<Vec<Row>, Error> {
+                client.query(sql, &[&id])
+            }
+        },
+    ));
+}
+
+#[test]
+fn async_query_with_explain() {
+    insta::assert_snapshot!(expand(
+        Kind::Query,
+        quote!(
+            "by_kind",
+            explain(conn = client, sql = sql, mode = "always", analyze)
+        ),
+        quote! {
+            async fn by_kind(client: &Client, sql: &str, kind: &str) -> Result<u64, Error> {
+                client.execute(sql, &[&kind]).await
+            }
+        },
+    ));
+}

@@ -412,9 +412,14 @@ impl Report {
                     esc(&duration_ms(q.site.duration_ms.max))
                 );
                 for p in &q.plans {
-                    let _ = write!(out, "<pre>{}</pre>", esc(&p.plan));
-                    for f in &p.findings {
-                        let _ = write!(out, "<div>⚠ {}</div>", esc(f));
+                    let _ = write!(
+                        out,
+                        "<pre>{}\n\n{}</pre>",
+                        esc(&p.plan.sql),
+                        esc(&p.plan.text)
+                    );
+                    for f in &p.plan.findings {
+                        let _ = write!(out, "<div>⚠ {}</div>", esc(&f.to_string()));
                     }
                 }
                 out.push_str("</li>");

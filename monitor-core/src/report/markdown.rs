@@ -73,9 +73,14 @@ impl Report {
                     duration_ms(q.site.duration_ms.max)
                 );
                 for p in &q.plans {
-                    let _ = writeln!(out, "\n  ```\n  {}\n  ```", p.plan.replace('\n', "\n  "));
-                    for f in &p.findings {
-                        let _ = writeln!(out, "  - ⚠️ {}", cell(f));
+                    let _ = writeln!(
+                        out,
+                        "\n  ```\n  {}\n\n  {}\n  ```",
+                        p.plan.sql,
+                        p.plan.text.replace('\n', "\n  ")
+                    );
+                    for f in &p.plan.findings {
+                        let _ = writeln!(out, "  - ⚠️ {}", cell(&f.to_string()));
                     }
                 }
             }

@@ -125,30 +125,21 @@ pub struct SiteReport {
     /// Rows in minus rows out, over the calls that reported rows in (a filter, a dedup).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rows_dropped: Option<u64>,
-    /// Query plans captured during the run, slowest first (filled by the query module).
+    /// Query plans captured during the run, slowest first (`explain(..)` sites only).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub plans: Vec<CapturedPlan>,
+    /// The server's own figures for this query during the run, from PostgreSQL's
+    /// `pg_stat_statements` (see [`crate::pg_stat::attach_to_report`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub server: Option<crate::pg_stat::ServerQueryStats>,
     /// This site against its history baseline (filled by the history module).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub baseline: Option<BaselineComparison>,
 }
 
-/// A query plan captured during the run.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct CapturedPlan {
-    /// Duration of the call whose plan this is.
-    pub duration_ms: f64,
-    /// The statement, with placeholders only (never parameter values), cut when long.
-    pub sql: String,
-    /// The plan as the database printed it.
-    pub plan: String,
-    /// The plan's format: `sqlite`, `postgres-json`, ...
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub format: Option<String>,
-    /// What the plan analysis flagged (a full scan, a temporary B-tree, a suggested index).
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub findings: Vec<String>,
-}
+/// A query plan captured during the run (see [`crate::explain_site`]): the statement with
+/// placeholders only, the plan, its findings and index suggestions, and the call's duration.
+pub use crate::explain_site::CapturedPlan;
 
 /// A site's figures against its history baseline.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

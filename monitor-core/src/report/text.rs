@@ -315,11 +315,16 @@ impl Report {
                     duration_ms(q.site.duration_ms.max)
                 );
                 for p in &q.plans {
-                    let _ = writeln!(out, "    plan ({}):", duration_ms(p.duration_ms));
-                    for line in p.plan.lines() {
+                    let _ = writeln!(
+                        out,
+                        "    plan ({}): {}",
+                        duration_ms(p.duration_ms),
+                        p.plan.sql
+                    );
+                    for line in p.plan.text.lines() {
                         let _ = writeln!(out, "      {line}");
                     }
-                    for f in &p.findings {
+                    for f in &p.plan.findings {
                         let _ = writeln!(out, "    ! {f}");
                     }
                 }
