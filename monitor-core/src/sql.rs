@@ -441,7 +441,8 @@ pub fn redact_literals(text: &str) -> String {
 
 /// An error's text as `monitor` logs and reports it for a site of `kind`. For queries, database
 /// errors can quote the row that failed (PostgreSQL's `DETAIL: Key (email)=(..) already exists`),
-/// so `DETAIL` lines are dropped and literals replaced by `?`; step errors are shown as they are.
+/// so `DETAIL` lines are dropped and quoted string literals replaced by `?` (bare numbers stay:
+/// "timeout after 30s" keeps its meaning); step errors are shown as they are.
 #[must_use]
 pub fn error_message(kind: crate::Kind, error: &dyn std::fmt::Display) -> String {
     let text = error.to_string();
@@ -456,10 +457,40 @@ pub fn error_message(kind: crate::Kind, error: &dyn std::fmt::Display) -> String
         if line.trim_start().starts_with("DETAIL:") {
             out.push_str("DETAIL: [values not shown]");
         } else {
-            out.push_str(&redact_literals(line));
+            out.push_str(&redact_quoted(line));
         }
     }
     truncate(&out, MAX_SQL_CHARS)
+}
+
+/// Replaces single-quoted string literals (with their `E`/`X`/`B`/`N` prefixes) by `?`.
+fn redact_quoted(text: &str) -> String {
+    let b = text.as_bytes();
+    let mut out = String::with_capacity(text.len());
+    let mut i = 0;
+    while i < b.len() {
+        let start = match b[i] {
+            b'\'' => Some(i),
+            b'e' | b'E' | b'x' | b'X' | b'b' | b'B' | b'n' | b'N'
+                if b.get(i + 1) == Some(&b'\'') && !prev_is_ident_char(b, i) =>
+            {
+                Some(i + 1)
+            }
+            _ => None,
+        };
+        match start {
+            Some(q) => {
+                out.push('?');
+                i = skip_quoted(b, q, b'\'');
+            }
+            None => {
+                let n = next_char_boundary(text, i);
+                out.push_str(&text[i..n]);
+                i = n;
+            }
+        }
+    }
+    out
 }
 
 /// Cuts `text` to `max` characters, adding a visible `…[truncated, N chars]` marker.
@@ -956,8 +987,8 @@ mod tests {
         assert!(shown.contains("users_email_key"), "{shown}");
         assert_eq!(error_message(crate::Kind::Step, &"id 42 'x'"), "id 42 'x'");
         assert_eq!(
-            error_message(crate::Kind::Query, &"no row 'x' at 42"),
-            "no row ? at ?"
+            error_message(crate::Kind::Query, &"no row 'x' after 30s"),
+            "no row ? after 30s"
         );
     }
 
