@@ -38,11 +38,15 @@ impl CallStart {
                 monitor.kind = meta.kind.as_str()
             ))
         });
-        // Queries are watched while they run (`crate::watchdog`); memory-tracking calls already
-        // hold a slot.
-        let watch = (memory.is_none() && meta.kind == Kind::Query && crate::config::watchdog())
-            .then(|| crate::inflight::claim(Some(site), 0))
-            .flatten();
+        // Queries that declare their own `slow` threshold are watched while they run
+        // (`crate::watchdog`); memory-tracking calls already hold a slot. Claiming a slot costs
+        // more than the rest of a timing-only call, so undeclared queries are not watched.
+        let watch = (memory.is_none()
+            && meta.kind == Kind::Query
+            && meta.slow_ns > 0
+            && crate::config::watchdog())
+        .then(|| crate::inflight::claim(Some(site), 0))
+        .flatten();
         let start_ticks = clock::now_ticks();
         if let Some(slot) = memory
             .as_ref()
