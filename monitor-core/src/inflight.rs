@@ -165,6 +165,8 @@ static TABLE: [Slot; SLOTS] = [const { Slot::new() }; SLOTS];
 static HIGH: AtomicUsize = AtomicUsize::new(0);
 /// Slots currently claimed (the sampler runs while this is non-zero).
 static ACTIVE_COUNT: AtomicUsize = AtomicUsize::new(0);
+/// Claimed slots that track memory (the memory task has nothing to do while this is zero).
+static MEMORY_COUNT: AtomicUsize = AtomicUsize::new(0);
 /// Spreads threads' starting hints over the table.
 static NEXT_HINT: AtomicUsize = AtomicUsize::new(0);
 
@@ -221,12 +223,17 @@ impl InFlight {
         s.epoch.store(marks.epoch, Ordering::Relaxed);
         s.rss_mark_at_claim.store(marks.rss, Ordering::Relaxed);
         s.heap_mark_at_claim.store(marks.heap, Ordering::Relaxed);
-        s.memory.store(true, Ordering::Release);
+        if !s.memory.swap(true, Ordering::Release) {
+            MEMORY_COUNT.fetch_add(1, Ordering::Relaxed);
+        }
     }
 }
 
 impl Drop for InFlight {
     fn drop(&mut self) {
+        if self.slot().memory.load(Ordering::Relaxed) {
+            MEMORY_COUNT.fetch_sub(1, Ordering::Relaxed);
+        }
         release(self.slot());
         ACTIVE_COUNT.fetch_sub(1, Ordering::SeqCst);
     }
@@ -295,6 +302,12 @@ pub fn claim(site: Option<&'static Callsite>, start_ticks: u64) -> Option<InFlig
 #[must_use]
 pub fn active_count() -> usize {
     ACTIVE_COUNT.load(Ordering::SeqCst)
+}
+
+/// Number of claimed slots that track memory.
+#[must_use]
+pub fn memory_count() -> usize {
+    MEMORY_COUNT.load(Ordering::Relaxed)
 }
 
 /// Calls `f` for every active slot. Each slot is pinned while `f` runs, so it cannot be released

@@ -187,6 +187,11 @@ impl Readings {
 /// The sampler's memory task: folds the current RSS and heap, then the high-water marks where
 /// valid, into every active call; then resets the marks and starts a new epoch.
 pub(crate) fn sample(tick: &Tick) {
+    // Only calls that do not track memory are in flight (queries the watchdog watches): no
+    // reading, no reset.
+    if inflight::memory_count() == 0 {
+        return;
+    }
     let rss = crate::rss::current_rss();
     let heap_live = crate::alloc::live();
     let epoch = peak::epoch();
