@@ -31,6 +31,20 @@ fn short_spike() {
     std::thread::sleep(Duration::from_millis(5));
 }
 
+#[monitor_step]
+fn spike_between_ticks() {
+    std::thread::sleep(Duration::from_millis(150));
+    std::hint::black_box(touch(96));
+    std::thread::sleep(Duration::from_millis(150));
+}
+
+fn growth_mib(site: &str) -> u64 {
+    let m = monitor::snapshot().site(site).expect("recorded").memory;
+    let start = m.rss_start.expect("rss_start").last;
+    let peak = m.rss_peak.expect("rss_peak").last;
+    peak.saturating_sub(start) / MIB
+}
+
 #[test]
 fn spike_caught_reading_getrusage() {
     if std::env::var_os(CHILD).is_none() {
@@ -89,6 +103,23 @@ fn spike_caught_reading_getrusage() {
         peak / MIB,
         start / MIB
     );
+
+    // The sampler reads getrusage too in such epochs: a spike between ticks, with resets before
+    // and after it, is folded into the step before the reset that would erase it.
+    // 50 ms ticks: a tick rarely lands inside the few milliseconds of the spike itself.
+    monitor::Config::builder()
+        .sample_interval(Duration::from_millis(50))
+        .install();
+    std::thread::sleep(Duration::from_millis(60)); // the 2 s interval's nap ends
+    let ticks = monitor_core::sampler::ticks();
+    spike_between_ticks();
+    assert!(
+        monitor_core::sampler::ticks() >= ticks + 4,
+        "ticks during the step"
+    );
+    assert!(!monitor_core::peak::calls_read_vm_hwm());
+    let growth = growth_mib("spike_between_ticks");
+    assert!(growth >= 90, "peak only {growth} MiB above start");
     drop(ballast);
     println!("CHILD RAN");
 }

@@ -86,6 +86,39 @@ fn alloc_free(c: &mut Criterion) {
     });
     g.finish();
     ratio("alloc_64b", "tracking/64", "system/64", "target <= 1.2");
+    paired_alloc_ratio(layout);
+}
+
+/// The same comparison, interleaved: on a shared, loaded machine the load drifts between two
+/// criterion benchmarks run one after the other, so this alternates short batches of each and
+/// takes the median of the per-round ratios.
+fn paired_alloc_ratio(layout: Layout) {
+    fn batch(a: &impl GlobalAlloc, layout: Layout) -> Duration {
+        let t0 = Instant::now();
+        for _ in 0..20_000 {
+            unsafe {
+                let p = a.alloc(black_box(layout));
+                black_box(p);
+                a.dealloc(p, layout);
+            }
+        }
+        t0.elapsed()
+    }
+    let mut ratios: Vec<f64> = (0..300)
+        .map(|_| {
+            let s = batch(&System, layout);
+            let t = batch(&TRACKING, layout);
+            t.as_secs_f64() / s.as_secs_f64()
+        })
+        .collect();
+    ratios.sort_by(f64::total_cmp);
+    println!(
+        "PAIRED alloc_64b tracking/system: median {:.3}, p25 {:.3}, p75 {:.3} over {} rounds of 20k",
+        ratios[ratios.len() / 2],
+        ratios[ratios.len() / 4],
+        ratios[ratios.len() * 3 / 4],
+        ratios.len()
+    );
 }
 
 fn scope_entry_exit(c: &mut Criterion) {

@@ -15,16 +15,20 @@
 //! allocated during the call; `realloc` counts its new size, as jemalloc's `thread.allocated`
 //! does). Without it both figures are `None`, never zero.
 //!
+//! Install it as the global allocator: the counters are process-wide, so allocations through any
+//! other instance would be counted too.
+//!
 //! The heap peak follows the same epoch protocol as the kernel's RSS mark ([`crate::peak`]):
 //! the sampler folds it into every active call and then resets it to the current live heap.
 
 use std::alloc::{GlobalAlloc, Layout};
 use std::cell::Cell;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 
 static LIVE: AtomicU64 = AtomicU64::new(0);
+/// Also says whether the tracker is installed: it is non-zero from the first allocation on (a
+/// reset sets it to the live heap, which a running Rust program never has at zero).
 static PEAK: AtomicU64 = AtomicU64::new(0);
-static INSTALLED: AtomicBool = AtomicBool::new(false);
 
 thread_local! {
     /// Bytes allocated by this thread since it started (monotonic; wraps after 16 EiB).
@@ -68,9 +72,6 @@ fn shrink(n: u64) {
 
 #[inline]
 fn count_for_thread(n: u64) {
-    if !INSTALLED.load(Relaxed) {
-        INSTALLED.store(true, Relaxed);
-    }
     // A `const` thread-local of a type without `Drop`: no lazy registration, no allocation, and
     // `try_with` never fails on it; ignoring the result keeps the allocator panic-free regardless.
     let _ = ALLOCATED.try_with(|c| c.set(c.get().wrapping_add(n)));
@@ -133,7 +134,7 @@ unsafe impl<A: GlobalAlloc> GlobalAlloc for TrackingAllocator<A> {
 /// Whether a [`TrackingAllocator`] is the global allocator (it has seen an allocation).
 #[must_use]
 pub fn installed() -> bool {
-    INSTALLED.load(Relaxed)
+    PEAK.load(Relaxed) > 0
 }
 
 /// Live heap bytes now, when tracked.

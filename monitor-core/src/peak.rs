@@ -35,8 +35,7 @@
 //! `exec`, and rises above it when a thread exits after a spike that a later reset cleared): then
 //! a `getrusage` reading says nothing about the epoch, and calls read `VmHWM` instead. The
 //! sampler decides this for each epoch when it starts one (`new_epoch`); epoch 0, before any
-//! reset, uses `VmHWM` where it exists. The sampler itself always reads `VmHWM` (it runs every
-//! 10 ms; 7 µs there is nothing).
+//! reset, uses `VmHWM` where it exists. The sampler reads the same source as the calls.
 //!
 //! ## Reading marks consistently
 //!
@@ -117,11 +116,18 @@ pub fn epoch() -> u64 {
     SEQ.load(Ordering::Acquire) / 2
 }
 
-/// The sampler's view of the kernel mark: `VmHWM` and its floor in the current epoch, or
-/// `getrusage` and its floor where there is no `VmHWM`.
+/// The sampler's view of the kernel mark in the current epoch, with its floor: the same source
+/// calls read. In an epoch where `getrusage` is not stuck, its sticky part stays at or below
+/// `VmHWM` until the next reset (a thread exit raises it to at most the mark at that moment), so
+/// the two agree and the 1 µs read does the 7 µs read's job.
 #[must_use]
 pub(crate) fn sampler_mark() -> (Option<u64>, u64) {
-    match crate::hwm::vm_hwm() {
+    let vm = if USE_VM_HWM.load(Ordering::Relaxed) {
+        crate::hwm::vm_hwm()
+    } else {
+        None
+    };
+    match vm {
         Some(v) => (Some(v), VM_FLOOR.load(Ordering::Relaxed)),
         None => (crate::hwm::max_rss(), RSS_FLOOR.load(Ordering::Relaxed)),
     }

@@ -91,11 +91,22 @@ impl Drop for StopOnExit {
     }
 }
 
+/// Longest single sleep, so that a shorter interval set while the thread sleeps takes effect
+/// within this time rather than after the old interval.
+const MAX_NAP: Duration = Duration::from_millis(50);
+
 fn run() {
     let _guard = StopOnExit;
     let mut idle_since: Option<Instant> = None;
+    let mut last = Instant::now();
     loop {
-        std::thread::sleep(crate::config::sample_interval());
+        let due = last + crate::config::sample_interval();
+        let now = Instant::now();
+        if now < due {
+            std::thread::sleep((due - now).min(MAX_NAP));
+            continue;
+        }
+        last = now;
         if crate::inflight::active_count() > 0 {
             idle_since = None;
             tick();
