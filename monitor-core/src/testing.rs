@@ -191,7 +191,12 @@ impl Subscriber for CapturingSubscriber {
 /// events it emitted on this thread.
 pub fn capture<R>(f: impl FnOnce() -> R) -> (R, Vec<CapturedEvent>) {
     let sub = CapturingSubscriber::new();
-    let r = tracing::subscriber::with_default(sub.clone(), f);
+    let r = tracing::subscriber::with_default(sub.clone(), || {
+        // A callsite first hit on another thread while this dispatcher was being created can keep
+        // a stale "never" interest; recompute them all now that this subscriber exists.
+        tracing::callsite::rebuild_interest_cache();
+        f()
+    });
     (r, sub.take())
 }
 
