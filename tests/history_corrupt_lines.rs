@@ -10,6 +10,7 @@ use monitor::testing::capture;
 use std::io::Write;
 
 #[test]
+#[serial_test::serial]
 fn corrupt_and_truncated_lines_are_skipped_and_named() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("history.jsonl");
@@ -78,6 +79,7 @@ fn corrupt_and_truncated_lines_are_skipped_and_named() {
 }
 
 #[test]
+#[serial_test::serial]
 fn a_newer_format_is_named_as_such() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("history.jsonl");
