@@ -109,6 +109,7 @@ fn child_unwritable() {
 }
 
 #[test]
+#[serial]
 fn unwritable_directory() {
     let dir = tempfile::tempdir().unwrap();
     let locked = dir.path().join("locked");

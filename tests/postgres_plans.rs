@@ -36,6 +36,7 @@ fn load(client: &mut Client) {
 }
 
 #[test]
+#[serial_test::serial]
 fn slow_query_gets_its_plan_captured_flagged_and_logged() {
     let pg = PostgresServer::start();
     let mut client = Client::connect(&pg.connection_string(), NoTls).expect("connect");
@@ -112,6 +113,7 @@ fn slow_query_gets_its_plan_captured_flagged_and_logged() {
 }
 
 #[test]
+#[serial_test::serial]
 fn a_failed_explain_is_logged_and_the_call_is_unchanged() {
     let pg = PostgresServer::start();
     let mut client = Client::connect(&pg.connection_string(), NoTls).expect("connect");
