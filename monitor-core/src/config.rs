@@ -65,6 +65,34 @@ impl std::error::Error for ConfigError {}
 /// Looks up environment variables; a function so tests can feed their own.
 pub type Lookup<'a> = &'a dyn Fn(&str) -> Option<String>;
 
+/// The one reader behind every `env_*` function: a missing variable gives `default`; a value
+/// `parse` rejects (returning what it expected) is reported into `errors` with `kept` and also
+/// gives `default`.
+fn env_parsed<T: Copy>(
+    lookup: Lookup<'_>,
+    var: &str,
+    default: T,
+    errors: &mut Vec<ConfigError>,
+    parse: impl FnOnce(&str) -> Result<T, String>,
+    kept: impl FnOnce(T) -> String,
+) -> T {
+    let Some(value) = lookup(var) else {
+        return default;
+    };
+    match parse(&value) {
+        Ok(v) => v,
+        Err(expected) => {
+            errors.push(ConfigError {
+                variable: var.to_owned(),
+                value,
+                expected,
+                kept: kept(default),
+            });
+            default
+        }
+    }
+}
+
 /// Reads a duration variable (`"500ms"`), reporting a bad value into `errors`.
 pub fn env_duration(
     lookup: Lookup<'_>,
@@ -72,21 +100,18 @@ pub fn env_duration(
     default: Duration,
     errors: &mut Vec<ConfigError>,
 ) -> Duration {
-    match lookup(var) {
-        None => default,
-        Some(v) => match monitor_units::parse_duration_nanos(&v) {
-            Ok(ns) => Duration::from_nanos(ns),
-            Err(e) => {
-                errors.push(ConfigError {
-                    variable: var.to_owned(),
-                    value: v,
-                    expected: e.expected().to_owned(),
-                    kept: format!("{default:?}"),
-                });
-                default
-            }
+    env_parsed(
+        lookup,
+        var,
+        default,
+        errors,
+        |v| {
+            monitor_units::parse_duration_nanos(v)
+                .map(Duration::from_nanos)
+                .map_err(|e| e.expected().to_owned())
         },
-    }
+        |d| format!("{d:?}"),
+    )
 }
 
 /// Reads a byte-size variable (`"512MiB"`), reporting a bad value into `errors`.
@@ -96,21 +121,14 @@ pub fn env_bytes(
     default: u64,
     errors: &mut Vec<ConfigError>,
 ) -> u64 {
-    match lookup(var) {
-        None => default,
-        Some(v) => match monitor_units::parse_bytes(&v) {
-            Ok(b) => b,
-            Err(e) => {
-                errors.push(ConfigError {
-                    variable: var.to_owned(),
-                    value: v,
-                    expected: e.expected().to_owned(),
-                    kept: format!("{default} bytes"),
-                });
-                default
-            }
-        },
-    }
+    env_parsed(
+        lookup,
+        var,
+        default,
+        errors,
+        |v| monitor_units::parse_bytes(v).map_err(|e| e.expected().to_owned()),
+        |b| format!("{b} bytes"),
+    )
 }
 
 /// Reads a whole-number variable (`"20"`, `"1_000"`), reporting a bad value into `errors`.
@@ -120,21 +138,19 @@ pub fn env_count(
     default: u64,
     errors: &mut Vec<ConfigError>,
 ) -> u64 {
-    match lookup(var) {
-        None => default,
-        Some(v) => match v.trim().replace('_', "").parse::<u64>() {
-            Ok(n) => n,
-            Err(_) => {
-                errors.push(ConfigError {
-                    variable: var.to_owned(),
-                    value: v,
-                    expected: "a whole number such as 20".to_owned(),
-                    kept: default.to_string(),
-                });
-                default
-            }
+    env_parsed(
+        lookup,
+        var,
+        default,
+        errors,
+        |v| {
+            v.trim()
+                .replace('_', "")
+                .parse::<u64>()
+                .map_err(|_| "a whole number such as 20".to_owned())
         },
-    }
+        |n| n.to_string(),
+    )
 }
 
 /// Reads a boolean variable (`1/true/yes/on`, `0/false/no/off`, any case).
@@ -144,22 +160,18 @@ pub fn env_bool(
     default: bool,
     errors: &mut Vec<ConfigError>,
 ) -> bool {
-    match lookup(var) {
-        None => default,
-        Some(v) => match v.trim().to_ascii_lowercase().as_str() {
-            "1" | "true" | "yes" | "on" => true,
-            "0" | "false" | "no" | "off" | "" => false,
-            _ => {
-                errors.push(ConfigError {
-                    variable: var.to_owned(),
-                    value: v,
-                    expected: "one of 1, true, yes, on, 0, false, no, off".to_owned(),
-                    kept: default.to_string(),
-                });
-                default
-            }
+    env_parsed(
+        lookup,
+        var,
+        default,
+        errors,
+        |v| match v.trim().to_ascii_lowercase().as_str() {
+            "1" | "true" | "yes" | "on" => Ok(true),
+            "0" | "false" | "no" | "off" | "" => Ok(false),
+            _ => Err("one of 1, true, yes, on, 0, false, no, off".to_owned()),
         },
-    }
+        |b| b.to_string(),
+    )
 }
 
 /// Logs each error once as a `warn` event naming the variable and the value.
