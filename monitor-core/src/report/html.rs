@@ -2,7 +2,10 @@
 //! memory over time as inline SVG, then the tables. No script, no external style sheet, font or
 //! image: it opens the same offline, from a CI artifact or an e-mail attachment.
 
-use super::text::{chunk_lines, memory_line, query_rows, run_line, step_rows, ERRORS_SHOWN};
+use super::text::{
+    chunk_lines, memory_line, query_rows, regression_rows, run_line, step_rows, ERRORS_SHOWN,
+    REGRESSION_HEADER,
+};
 use super::units::{bytes, count, duration_ms};
 use super::{ErrorOutcome, Report, RunStatus};
 use crate::Kind;
@@ -436,26 +439,8 @@ impl Report {
         }
         if !self.regressions.is_empty() {
             out.push_str("<h2>Against the baseline</h2>");
-            let rows: Vec<Vec<String>> = self
-                .regressions
-                .iter()
-                .map(|g| {
-                    vec![
-                        g.name.clone(),
-                        g.comparison.metric.clone(),
-                        format!("{:.3}", g.comparison.baseline),
-                        format!("{:.3}", g.comparison.current),
-                        format!("{:+.1}%", g.comparison.change_pct),
-                        g.comparison.verdict.clone(),
-                    ]
-                })
-                .collect();
-            html_table(
-                &mut out,
-                "regressions",
-                &["site", "metric", "baseline", "current", "change", "verdict"],
-                &rows,
-            );
+            let rows = regression_rows(self);
+            html_table(&mut out, "regressions", &REGRESSION_HEADER, &rows);
         }
         let total = self.errors.len() as u64 + self.errors_not_kept;
         if total > 0 {

@@ -1,7 +1,10 @@
 //! The report as GitHub-flavoured Markdown, for CI job summaries (`$GITHUB_STEP_SUMMARY`) and
 //! pull-request comments.
 
-use super::text::{chunk_lines, memory_line, query_rows, run_line, step_rows, ERRORS_SHOWN};
+use super::text::{
+    chunk_lines, memory_line, query_rows, regression_rows, run_line, step_rows, ERRORS_SHOWN,
+    REGRESSION_HEADER,
+};
 use super::units::{count, duration_ms};
 use super::{ErrorOutcome, Report, RunStatus};
 use std::fmt::Write;
@@ -96,26 +99,8 @@ impl Report {
         }
         if !self.regressions.is_empty() {
             out.push_str("#### Against the baseline\n\n");
-            let rows: Vec<Vec<String>> = self
-                .regressions
-                .iter()
-                .map(|g| {
-                    vec![
-                        g.name.clone(),
-                        g.comparison.metric.clone(),
-                        format!("{:.3}", g.comparison.baseline),
-                        format!("{:.3}", g.comparison.current),
-                        format!("{:+.1}%", g.comparison.change_pct),
-                        g.comparison.verdict.clone(),
-                    ]
-                })
-                .collect();
-            md_table(
-                &mut out,
-                &["site", "metric", "baseline", "current", "change", "verdict"],
-                &rows,
-                false,
-            );
+            let rows = regression_rows(self);
+            md_table(&mut out, &REGRESSION_HEADER, &rows, false);
             out.push('\n');
         }
         let total = self.errors.len() as u64 + self.errors_not_kept;

@@ -214,6 +214,27 @@ pub(crate) fn memory_line(r: &Report) -> Option<String> {
 }
 
 /// A summary of the chunks of chunked processing, one line per job.
+/// Column names of the "against the baseline" table (Markdown and HTML).
+pub(crate) const REGRESSION_HEADER: [&str; 6] =
+    ["site", "metric", "baseline", "current", "change", "verdict"];
+
+/// One row per regression for the "against the baseline" table (Markdown and HTML).
+pub(crate) fn regression_rows(r: &Report) -> Vec<Vec<String>> {
+    r.regressions
+        .iter()
+        .map(|g| {
+            vec![
+                g.name.clone(),
+                g.comparison.metric.clone(),
+                format!("{:.3}", g.comparison.baseline),
+                format!("{:.3}", g.comparison.current),
+                format!("{:+.1}%", g.comparison.change_pct),
+                g.comparison.verdict.clone(),
+            ]
+        })
+        .collect()
+}
+
 pub(crate) fn chunk_lines(r: &Report) -> Vec<String> {
     let mut names: Vec<&str> = r.chunks.iter().map(|c| c.name.as_str()).collect();
     names.dedup();
