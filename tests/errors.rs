@@ -97,6 +97,29 @@ fn errors_are_counted_and_logged_with_their_text() {
     assert_eq!(text("load_file").as_deref(), Some("cannot read orders.csv"));
     assert_eq!(text("debug_only_error").as_deref(), Some("DebugOnly(7)"));
     assert_eq!(text("aliased_result").as_deref(), Some("through an alias"));
+    // The error's type travels with it (the label exporters use), never its message.
+    let ty = |name: &str| {
+        errors
+            .iter()
+            .find(|e| e.str("name") == Some(name))
+            .and_then(|e| e.str("error_type"))
+            .map(ToOwned::to_owned)
+    };
+    assert_eq!(
+        ty("parse_total").as_deref(),
+        Some("core::num::error::ParseIntError")
+    );
+    assert_eq!(ty("load_file").as_deref(), Some("errors::LoadError"));
+    assert_eq!(ty("debug_only_error").as_deref(), Some("errors::DebugOnly"));
+    assert_eq!(
+        ty("aliased_result").as_deref(),
+        Some("alloc::string::String")
+    );
+    let by_type = &snap.site("load_file").expect("registered").error_types;
+    assert_eq!(
+        by_type.iter().collect::<Vec<_>>(),
+        [(&"errors::LoadError".to_owned(), &1)]
+    );
     // Successful calls log their completion instead (info for steps).
     let finished = events
         .iter()

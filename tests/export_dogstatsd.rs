@@ -133,6 +133,11 @@ fn datagrams_parse_strictly_carry_tags_and_send_deltas() {
     // Characters that would break the datagram are replaced in tag values.
     let errors = find(&first, "monitor.errors", "dd_lookup_odd_name").expect("sanitised name");
     assert_eq!(errors.value, 1.0);
+    // Tagged with the error's type (its `::` made tag-safe), never its message.
+    assert_eq!(
+        errors.tags.get("error_type").map(String::as_str),
+        Some("alloc__string__String")
+    );
     assert!(find(&first, "monitor.call.duration.p95", "dd_load").is_some_and(|l| l.kind == "g"));
     // The error's message is nowhere.
     assert!(first

@@ -4,7 +4,7 @@
 use monitor::export::grafana::{alert_rules, dashboard, AlertOptions};
 use monitor::export::prometheus::MetricsServer;
 use monitor::monitor_step;
-use monitor_test_support::prometheus::{check_rules, Prometheus};
+use monitor_test_support::prometheus::{check_rules, test_rules, Prometheus};
 use std::time::Duration;
 
 #[monitor_step(rows)]
@@ -28,6 +28,58 @@ fn promtool_accepts_the_alert_rules() {
             Ok(out) => assert!(out.contains("SUCCESS: 5 rules found"), "{out}\n{rules}"),
             Err(e) => panic!("{e}\n---\n{rules}"),
         }
+    }
+}
+
+/// The error alert, evaluated by `promtool test rules` on series as Prometheus would scrape them:
+/// a new error type whose first scrape already counts 1 (no earlier sample for `increase`), a
+/// process whose first scrape already shows 3 errors, a site that panicked, an old series that
+/// grows, and series that stopped growing or never did, which must not fire.
+#[test]
+fn the_error_alert_fires_on_new_and_growing_series_only() {
+    let rules = alert_rules(&AlertOptions::default());
+    let tests = r#"
+evaluation_interval: 1m
+tests:
+  - interval: 1m
+    input_series:
+      - series: 'monitor_errors_total{pipeline="p", kind="query", name="load", error_type="std::io::error::Error"}'
+        values: '_x5 1x25 4x5'
+      - series: 'monitor_errors_total{pipeline="p", kind="query", name="steady", error_type="std::io::error::Error"}'
+        values: '3x40'
+      - series: 'monitor_panics_total{pipeline="p", kind="step", name="parse"}'
+        values: '0x9 2x30'
+      - series: 'monitor_panics_total{pipeline="p", kind="step", name="calm"}'
+        values: '0x40'
+    alert_rule_test:
+      - eval_time: 6m
+        alertname: MonitorCallErrors
+        exp_alerts:
+          - exp_labels: {severity: warning, pipeline: p, kind: query, name: load}
+            exp_annotations: {summary: "query load of p failed 1 times in 15 minutes"}
+          - exp_labels: {severity: warning, pipeline: p, kind: query, name: steady}
+            exp_annotations: {summary: "query steady of p failed 3 times in 15 minutes"}
+      - eval_time: 12m
+        alertname: MonitorCallErrors
+        exp_alerts:
+          - exp_labels: {severity: warning, pipeline: p, kind: query, name: load}
+            exp_annotations: {summary: "query load of p failed 1 times in 15 minutes"}
+          - exp_labels: {severity: warning, pipeline: p, kind: step, name: parse}
+            exp_annotations: {summary: "step parse of p failed 2 times in 15 minutes"}
+          - exp_labels: {severity: warning, pipeline: p, kind: query, name: steady}
+            exp_annotations: {summary: "query steady of p failed 3 times in 15 minutes"}
+      - eval_time: 28m
+        alertname: MonitorCallErrors
+        exp_alerts: []
+      - eval_time: 32m
+        alertname: MonitorCallErrors
+        exp_alerts:
+          - exp_labels: {severity: warning, pipeline: p, kind: query, name: load}
+            exp_annotations: {summary: "query load of p failed 3 times in 15 minutes"}
+"#;
+    match test_rules(&rules, tests) {
+        Ok(out) => assert!(out.contains("SUCCESS"), "{out}"),
+        Err(e) => panic!("{e}\n---\n{rules}"),
     }
 }
 

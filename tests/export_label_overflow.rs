@@ -42,7 +42,7 @@ fn names_past_the_bound_fold_into_one_overflow_series() {
         .sites
         .iter()
         .filter(|s| s.kind == Kind::Step)
-        .map(|s| (s.name.as_str(), s.calls))
+        .map(|s| (s.name, s.calls))
         .collect();
     assert_eq!(
         steps,

@@ -106,6 +106,19 @@ fn a_test_receiver_decodes_the_export() {
     assert_eq!(sum_value(metric(&req, "monitor.calls"), "otlp_step"), 2.0);
     assert_eq!(sum_value(metric(&req, "monitor.rows"), "otlp_step"), 7.0);
     assert_eq!(sum_value(metric(&req, "monitor.errors"), "otlp_query"), 1.0);
+    // The error's type, under the semantic conventions' attribute name.
+    let Some(metric::Data::Sum(errors)) = &metric(&req, "monitor.errors").data else {
+        panic!("monitor.errors is not a sum")
+    };
+    let point = errors
+        .data_points
+        .iter()
+        .find(|p| attr(&p.attributes, "name") == Some("otlp_query"))
+        .expect("error point");
+    assert_eq!(
+        attr(&point.attributes, "error.type"),
+        Some("std::io::error::Error")
+    );
 
     let duration = metric(&req, "monitor.call.duration");
     assert_eq!(duration.unit, "s");

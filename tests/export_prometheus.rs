@@ -85,6 +85,14 @@ fn exposition_follows_conventions_and_passes_promtool() {
     assert!(text.contains("# TYPE monitor_call_duration_seconds histogram"));
     assert!(text.contains("# HELP monitor_errors_total "));
     assert!(text.contains("# TYPE monitor_peak_rss_bytes gauge"));
+    // The error's type is the error counter's label.
+    assert!(
+        text.lines().any(|l| l.starts_with("monitor_errors_total{")
+            && l.contains("name=\"exposed_lookup\"")
+            && l.contains("error_type=\"std::io::error::Error\"")
+            && l.ends_with(" 1")),
+        "{text}"
+    );
     // The error's message never becomes a label (or anything else in the exposition).
     assert!(!text.contains("connection reset"), "{text}");
 

@@ -15,6 +15,11 @@ fn pushed_step(n: usize) -> Vec<u8> {
     vec![0; n]
 }
 
+#[monitor_step]
+fn pushed_failure() -> Result<(), std::num::ParseIntError> {
+    "x".parse::<u8>().map(drop)
+}
+
 /// Captures formatted `tracing` output on this thread.
 #[derive(Clone, Default)]
 struct Logs(Arc<Mutex<Vec<u8>>>);
@@ -69,9 +74,15 @@ fn a_batch_pipeline_pushes_at_the_end_of_its_run_and_survives_a_dead_gateway() {
     let run = Pipeline::start("nightly_etl");
     pushed_step(5);
     pushed_step(7);
-    let (report, logs) = captured(|| run.finish());
+    let (report, logs) = captured(|| {
+        pushed_failure().unwrap_err();
+        run.finish()
+    });
     assert_eq!(report.status, RunStatus::Ok);
-    assert!(logs.is_empty(), "no warning expected: {logs:?}");
+    assert!(
+        logs.iter().all(|l| l.contains("call returned an error")),
+        "no warning expected: {logs:?}"
+    );
 
     let text = gateway.metrics();
     let calls = line_for(&text, "monitor_calls_total", "name=\"pushed_step\"")
@@ -87,6 +98,13 @@ fn a_batch_pipeline_pushes_at_the_end_of_its_run_and_survives_a_dead_gateway() {
     assert!(calls.ends_with(" 2"), "{calls}");
     let rows = line_for(&text, "monitor_rows_total", "name=\"pushed_step\"").unwrap();
     assert!(rows.ends_with(" 12"), "{rows}");
+    // The error counter arrives labelled with the error's type.
+    let errors = line_for(&text, "monitor_errors_total", "name=\"pushed_failure\"")
+        .unwrap_or_else(|| panic!("error series missing:\n{text}"));
+    assert!(
+        errors.contains("error_type=\"core::num::error::ParseIntError\"") && errors.ends_with(" 1"),
+        "{errors}"
+    );
     let success = line_for(
         &text,
         "monitor_pipeline_last_success_timestamp_seconds",

@@ -71,6 +71,20 @@ fn errors_are_kept_with_site_message_and_time_up_to_the_bound() {
         (panic.site.as_str(), panic.outcome),
         ("explode", ErrorOutcome::Panic)
     );
+    // The panic's own message and where it was raised, kept by the chained panic hook.
+    assert!(
+        panic
+            .message
+            .starts_with("bad state (at tests/run_errors.rs:"),
+        "{}",
+        panic.message
+    );
+    assert_eq!(panic.error_type, None);
+    assert_eq!(first.error_type.as_deref(), Some("alloc::string::String"));
+    assert_eq!(
+        r.errors[2].error_type.as_deref(),
+        Some("run_errors::RowError")
+    );
     assert_eq!(r.errors[2].message, "row 1 failed validation");
     assert_eq!(r.errors[99].message, "row 195 failed validation");
     assert!(

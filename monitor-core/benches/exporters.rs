@@ -2,9 +2,11 @@
 //!
 //! - `render/1000_sites`: reading 1,000 called sites and writing the Prometheus exposition
 //!   (target: under 1 ms);
-//! - `render/collect_1000_sites`, `render/families_1000_sites`, `render/encode_1000_sites`: where
-//!   that time goes (reading the sites; building the metric families; families plus the text
-//!   encoder);
+//! - `render/collect_1000_sites`, `render/encode_1000_sites`: where that time goes (reading the
+//!   sites; writing the text);
+//! - `render/crate_encoder_1000_sites`: the same figures through the `prometheus` crate's
+//!   `MetricFamily` values and `TextEncoder` (what `MonitorCollector` users get, and what the
+//!   endpoint used before), for comparison;
 //! - `hot_path/exporters_off` vs `hot_path/exporters_on`: one monitored call (timing only) with no
 //!   exporter running, then with the `/metrics` endpoint scraped every 100 ms (ten times Prometheus's
 //!   usual rate) and a DogStatsD exporter flushing every 100 ms. Exporters read the sites at scrape/flush time only, so the two
@@ -72,11 +74,20 @@ fn render_1000_sites(c: &mut Criterion) {
     // The two halves: reading the sites, and encoding what was read.
     g.bench_function("collect_1000_sites", |b| b.iter(|| black_box(collect())));
     let figures = collect();
-    g.bench_function("families_1000_sites", |b| {
-        b.iter(|| black_box(monitor_core::export::prometheus::families(&figures)))
-    });
     g.bench_function("encode_1000_sites", |b| {
         b.iter(|| black_box(render_figures(&figures)))
+    });
+    g.bench_function("crate_encoder_1000_sites", |b| {
+        b.iter(|| {
+            let mut buf = String::new();
+            prometheus::TextEncoder::new()
+                .encode_utf8(
+                    &monitor_core::export::prometheus::families(&figures),
+                    &mut buf,
+                )
+                .unwrap();
+            black_box(buf)
+        })
     });
     g.finish();
     if let (Some(off), Some(on)) = (
@@ -90,6 +101,17 @@ fn render_1000_sites(c: &mut Criterion) {
     }
     if let Some(r) = median_ns("render", "1000_sites") {
         println!("render 1000 sites: {:.3} ms (target < 1 ms)", r / 1e6);
+    }
+    if let (Some(ours), Some(theirs)) = (
+        median_ns("render", "encode_1000_sites"),
+        median_ns("render", "crate_encoder_1000_sites"),
+    ) {
+        println!(
+            "encode 1000 sites: {:.3} ms; prometheus crate {:.3} ms ({:.1}x)",
+            ours / 1e6,
+            theirs / 1e6,
+            theirs / ours
+        );
     }
 }
 

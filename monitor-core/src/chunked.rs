@@ -506,7 +506,7 @@ impl CsvChunks {
                     }
                     Err(e) if e.is_io_error() => {
                         call.finish(
-                            Outcome::Err(ErrorText::Display(&e)),
+                            Outcome::Err(ErrorText::display(&e)),
                             rows.len() as u64,
                             None,
                         );
@@ -529,7 +529,7 @@ impl CsvChunks {
                     continue;
                 }
                 call.finish(
-                    Outcome::Err(ErrorText::Display(&err)),
+                    Outcome::Err(ErrorText::display(&err)),
                     rows.len() as u64,
                     None,
                 );
@@ -561,10 +561,10 @@ impl CsvChunks {
                 Err(failure) => {
                     match &failure {
                         Failure::User(e) => {
-                            call.finish(Outcome::Err(ErrorText::Display(e)), rows_in, None)
+                            call.finish(Outcome::Err(ErrorText::display(e)), rows_in, None)
                         }
                         Failure::Write(e) => {
-                            call.finish(Outcome::Err(ErrorText::Display(e)), rows_in, None)
+                            call.finish(Outcome::Err(ErrorText::display(e)), rows_in, None)
                         }
                     }
                     reporter.done();

@@ -11,6 +11,7 @@
 //! | `MONITOR_SPANS` | `1`: open a `tracing` span per monitored call | off |
 //! | `MONITOR_WATCHDOG` | `0`: do not report queries still running past their slow threshold | on |
 //! | `MONITOR_RESET_HWM` | `0`: never reset the kernel's RSS high-water mark (`VmHWM`) | on |
+//! | `MONITOR_PANIC_TEXT` | `0`: install no panic hook; panics are reported as `panicked`, without their message | on |
 //!
 //! A bad value never panics: it produces one [`ConfigError`] naming the variable and the value,
 //! logged as a `warn` event, and the default stays in force.
@@ -28,6 +29,7 @@ static ENFORCE_BUDGETS: AtomicBool = AtomicBool::new(false);
 static SPANS: AtomicBool = AtomicBool::new(false);
 static WATCHDOG: AtomicBool = AtomicBool::new(true);
 static RESET_HWM: AtomicBool = AtomicBool::new(true);
+static PANIC_TEXT: AtomicBool = AtomicBool::new(true);
 static INIT: Once = Once::new();
 
 /// Default slow-query threshold: 30 s, as in the seed notes.
@@ -207,6 +209,9 @@ pub struct Config {
     pub reset_hwm: bool,
     /// Report queries still running past their slow threshold (see `crate::watchdog`).
     pub watchdog: bool,
+    /// Chain a panic hook that keeps each panic's message for the run's error list and the
+    /// `call panicked` event (see `crate::panic_text`). Once installed it stays.
+    pub panic_text: bool,
 }
 
 impl Default for Config {
@@ -220,6 +225,7 @@ impl Default for Config {
             spans: false,
             reset_hwm: true,
             watchdog: true,
+            panic_text: true,
         }
     }
 }
@@ -249,6 +255,7 @@ impl Config {
             spans: env_bool(lookup, "MONITOR_SPANS", d.spans, &mut errors),
             watchdog: env_bool(lookup, "MONITOR_WATCHDOG", d.watchdog, &mut errors),
             reset_hwm: env_bool(lookup, "MONITOR_RESET_HWM", d.reset_hwm, &mut errors),
+            panic_text: env_bool(lookup, "MONITOR_PANIC_TEXT", d.panic_text, &mut errors),
         };
         (c, errors)
     }
@@ -272,6 +279,7 @@ impl Config {
             spans: SPANS.load(Relaxed),
             watchdog: WATCHDOG.load(Relaxed),
             reset_hwm: RESET_HWM.load(Relaxed),
+            panic_text: PANIC_TEXT.load(Relaxed),
         }
     }
 
@@ -295,6 +303,10 @@ impl Config {
         SPANS.store(self.spans, Relaxed);
         WATCHDOG.store(self.watchdog, Relaxed);
         RESET_HWM.store(self.reset_hwm, Relaxed);
+        PANIC_TEXT.store(self.panic_text, Relaxed);
+        if self.panic_text {
+            crate::panic_text::install();
+        }
     }
 }
 
@@ -355,6 +367,13 @@ impl ConfigBuilder {
     /// Lets the sampler reset the kernel's RSS high-water mark (on by default).
     pub fn reset_hwm(mut self, on: bool) -> Self {
         self.config.reset_hwm = on;
+        self
+    }
+
+    /// Keeps each panic's message for reports and events (on by default; see
+    /// [`Config::panic_text`]).
+    pub fn panic_text(mut self, on: bool) -> Self {
+        self.config.panic_text = on;
         self
     }
 

@@ -7,8 +7,8 @@
 //! |---|---|---|
 //! | `step finished` | info | a step returned normally |
 //! | `query finished` | debug | a query returned normally |
-//! | `call returned an error` | error | an `Err` was returned; field `error` has its `Display` |
-//! | `call panicked` | error | the call unwound |
+//! | `call returned an error` | error | an `Err` was returned; field `error` has its `Display`, `error_type` its type |
+//! | `call panicked` | error | the call unwound; field `panic` has the panic's message and location (see `MONITOR_PANIC_TEXT`) |
 //! | `call cancelled` | debug | an async call was dropped before it completed |
 //! | `slow query` | warn | a query passed its slow threshold; with `explain(..)` also `sql`, `plan`, `findings` |
 //! | `slow query still running` | warn | the watchdog saw a query running past its threshold (once per call) |
@@ -79,6 +79,7 @@ fn emit_call_finished(meta: &Metadata, rec: &CallRecord<'_>) {
             name = meta.name,
             kind = meta.kind.as_str(),
             duration_ms = ms(rec.duration_ns),
+            error_type = e.type_name(),
             error = %crate::sql::error_message(meta.kind, &e),
             "call returned an error"
         ),
@@ -87,6 +88,8 @@ fn emit_call_finished(meta: &Metadata, rec: &CallRecord<'_>) {
             name = meta.name,
             kind = meta.kind.as_str(),
             duration_ms = ms(rec.duration_ns),
+            panic = crate::panic_text::since(rec.start_ticks)
+                .map(|text| crate::sql::error_message(meta.kind, &text)),
             "call panicked"
         ),
         Outcome::Cancelled => tracing::debug!(

@@ -7,7 +7,9 @@
 //! longer values land in the last bucket and still count exactly in `max` and `total`.
 //!
 //! Memory is one array of 720 `AtomicU64` (5.6 KiB) whatever the number of calls: recording is a
-//! single relaxed `fetch_add` on one bucket.
+//! single relaxed `fetch_add` on one bucket. A copy ([`HistogramCounts`]) keeps only the span of
+//! non-empty buckets, so reading a thousand sites for a scrape neither reads nor allocates 720
+//! counts for each.
 
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 
@@ -78,11 +80,20 @@ impl AtomicHistogram {
     /// instant, which is fine for monitoring).
     #[must_use]
     pub fn load(&self) -> HistogramCounts {
-        let mut counts = vec![0u64; BUCKETS];
-        for (dst, src) in counts.iter_mut().zip(self.buckets.iter()) {
-            *dst = src.load(Relaxed);
-        }
-        HistogramCounts { counts }
+        self.load_between(0, u64::MAX)
+    }
+
+    /// Copies out only the buckets that can hold values in `[min, max]`: when a site's exact
+    /// shortest and longest durations are known, every other bucket is zero, and a scrape of a
+    /// thousand sites reads a few dozen buckets each instead of 720.
+    #[must_use]
+    pub fn load_between(&self, min: u64, max: u64) -> HistogramCounts {
+        let (lo, hi) = (bucket_of(min.min(max)), bucket_of(max));
+        let counts: Vec<u64> = self.buckets[lo..=hi]
+            .iter()
+            .map(|b| b.load(Relaxed))
+            .collect();
+        HistogramCounts { first: lo, counts }.trimmed()
     }
 
     /// Zeroes every bucket.
@@ -93,36 +104,77 @@ impl AtomicHistogram {
     }
 }
 
-/// A plain copy of a histogram's counts, for quantiles and arithmetic off the hot path.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// A plain copy of a histogram's counts, for quantiles and arithmetic off the hot path. Only the
+/// span from the lowest to the highest non-empty bucket is stored.
+#[derive(Debug, Clone, Default)]
 pub struct HistogramCounts {
+    /// Bucket index of `counts[0]`.
+    first: usize,
     counts: Vec<u64>,
 }
 
-impl Default for HistogramCounts {
-    fn default() -> Self {
-        HistogramCounts {
-            counts: vec![0; BUCKETS],
-        }
+impl PartialEq for HistogramCounts {
+    fn eq(&self, other: &Self) -> bool {
+        self.iter().eq(other.iter())
     }
 }
 
+impl Eq for HistogramCounts {}
+
 impl HistogramCounts {
+    /// Drops empty buckets at both ends.
+    fn trimmed(mut self) -> Self {
+        let Some(last) = self.counts.iter().rposition(|&c| c != 0) else {
+            return HistogramCounts::default();
+        };
+        self.counts.truncate(last + 1);
+        let lead = self.counts.iter().position(|&c| c != 0).unwrap_or(0);
+        self.counts.drain(..lead);
+        self.first += lead;
+        self
+    }
+
     /// Total number of values.
     #[must_use]
     pub fn count(&self) -> u64 {
         self.counts.iter().sum()
     }
 
-    /// Raw bucket counts, indexed as [`bucket_of`].
-    #[must_use]
-    pub fn buckets(&self) -> &[u64] {
-        &self.counts
+    /// The non-empty buckets: `(index as in [`bucket_of`], count)`, lowest first.
+    pub fn iter(&self) -> impl Iterator<Item = (usize, u64)> + '_ {
+        self.counts
+            .iter()
+            .enumerate()
+            .filter(|(_, &c)| c != 0)
+            .map(move |(i, &c)| (self.first + i, c))
+    }
+
+    /// Widens the stored span to cover buckets `lo..=hi`.
+    fn cover(&mut self, lo: usize, hi: usize) {
+        if self.counts.is_empty() {
+            self.first = lo;
+            self.counts = vec![0; hi - lo + 1];
+            return;
+        }
+        if lo < self.first {
+            let grow = self.first - lo;
+            self.counts.splice(0..0, std::iter::repeat_n(0, grow));
+            self.first = lo;
+        }
+        let end = self.first + self.counts.len() - 1;
+        if hi > end {
+            self.counts.resize(self.counts.len() + (hi - end), 0);
+        }
     }
 
     /// Adds another histogram's counts into this one.
     pub fn merge(&mut self, other: &HistogramCounts) {
-        for (a, b) in self.counts.iter_mut().zip(&other.counts) {
+        if other.counts.is_empty() {
+            return;
+        }
+        self.cover(other.first, other.first + other.counts.len() - 1);
+        let at = other.first - self.first;
+        for (a, b) in self.counts[at..].iter_mut().zip(&other.counts) {
             *a += *b;
         }
     }
@@ -130,9 +182,15 @@ impl HistogramCounts {
     /// Removes an earlier copy's counts, leaving what was recorded since (for interval figures);
     /// buckets that went down (a reset in between) count from zero.
     pub fn subtract(&mut self, earlier: &HistogramCounts) {
-        for (a, b) in self.counts.iter_mut().zip(&earlier.counts) {
-            *a = a.saturating_sub(*b);
+        for (i, b) in earlier.iter() {
+            if let Some(a) = i
+                .checked_sub(self.first)
+                .and_then(|j| self.counts.get_mut(j))
+            {
+                *a = a.saturating_sub(b);
+            }
         }
+        *self = std::mem::take(self).trimmed();
     }
 
     /// The value at quantile `q` (0.0..=1.0): the midpoint of the bucket holding that rank,
@@ -156,7 +214,7 @@ impl HistogramCounts {
             return Some(max.max(min));
         }
         let mut seen = 0u64;
-        for (i, c) in self.counts.iter().enumerate() {
+        for (i, c) in self.iter() {
             seen += c;
             if seen >= rank {
                 let (lo, hi) = bucket_bounds(i);
@@ -177,13 +235,10 @@ impl HistogramCounts {
         }
         #[allow(clippy::cast_precision_loss)]
         let (nf, mut sum, mut sq) = (n as f64, 0.0f64, 0.0f64);
-        for (i, c) in self.counts.iter().enumerate() {
-            if *c == 0 {
-                continue;
-            }
+        for (i, c) in self.iter() {
             let (lo, hi) = bucket_bounds(i);
             #[allow(clippy::cast_precision_loss)]
-            let (mid, cf) = ((lo as f64 + hi as f64) / 2.0, *c as f64);
+            let (mid, cf) = ((lo as f64 + hi as f64) / 2.0, c as f64);
             sum += mid * cf;
             sq += mid * mid * cf;
         }
@@ -195,6 +250,51 @@ impl HistogramCounts {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sparse_copies_add_subtract_and_compare_like_full_ones() {
+        let (a, b, both) = (
+            AtomicHistogram::new(),
+            AtomicHistogram::new(),
+            AtomicHistogram::new(),
+        );
+        let mut x = 0x2545_f491_4f6c_dd1d_u64;
+        for i in 0..5_000u64 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            // Two overlapping spans of durations: 1 µs..1 ms and 0.5 ms..4 s.
+            let (h, v) = if i % 3 == 0 {
+                (&a, 1_000 + x % 1_000_000)
+            } else {
+                (&b, 500_000 + x % 4_000_000_000)
+            };
+            h.record(v);
+            both.record(v);
+        }
+        let mut merged = b.load();
+        merged.merge(&a.load());
+        assert_eq!(merged, both.load());
+        assert_eq!(merged.count(), 5_000);
+        // Merging into an empty copy, and in the other order, gives the same.
+        let mut m2 = HistogramCounts::default();
+        m2.merge(&a.load());
+        m2.merge(&b.load());
+        assert_eq!(m2, merged);
+        merged.subtract(&a.load());
+        assert_eq!(merged, b.load());
+        // Loading only between the extremes reads the same counts.
+        let (lo, hi) = (
+            a.load().iter().next().unwrap().0,
+            a.load().iter().last().unwrap().0,
+        );
+        assert_eq!(
+            a.load_between(bucket_bounds(lo).0, bucket_bounds(hi).0),
+            a.load()
+        );
+        assert_eq!(AtomicHistogram::new().load(), HistogramCounts::default());
+        assert_eq!(AtomicHistogram::new().load().quantile(0.5, 0, 0), None);
+    }
 
     #[test]
     fn buckets_are_contiguous_and_tight() {

@@ -518,6 +518,7 @@ fn build_report(state: &RunState, end_ticks: u64) -> Report {
                 } else {
                     ErrorOutcome::Error
                 },
+                error_type: e.error_type.map(str::to_owned),
                 message: e.message.clone(),
                 at_ms: ms(e.at_ns),
                 time: rfc3339(state.started_unix_ms.saturating_add(e.at_ns / 1_000_000)),

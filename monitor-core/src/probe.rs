@@ -36,7 +36,7 @@ impl<'a, T, E: fmt::Display> ProbeDisplay<'a> for &&Probe<'a, Result<T, E>> {
     fn __monitor_outcome(&self) -> Outcome<'a> {
         match self.0 {
             Ok(_) => Outcome::Ok,
-            Err(e) => Outcome::Err(ErrorText::Display(e)),
+            Err(e) => Outcome::Err(ErrorText::display(e)),
         }
     }
 }
@@ -46,7 +46,7 @@ impl<'a, T, E: fmt::Debug> ProbeDebug<'a> for &Probe<'a, Result<T, E>> {
     fn __monitor_outcome(&self) -> Outcome<'a> {
         match self.0 {
             Ok(_) => Outcome::Ok,
-            Err(e) => Outcome::Err(ErrorText::Debug(e)),
+            Err(e) => Outcome::Err(ErrorText::debug(e)),
         }
     }
 }
@@ -69,7 +69,10 @@ mod tests {
     fn picks_the_most_specific_impl() {
         let r: Result<u32, std::io::Error> = Err(std::io::Error::other("disk on fire"));
         match (&&&Probe(&r)).__monitor_outcome() {
-            Outcome::Err(e) => assert_eq!(e.to_string(), "disk on fire"),
+            Outcome::Err(e) => {
+                assert_eq!(e.to_string(), "disk on fire");
+                assert_eq!(e.type_name(), "std::io::error::Error");
+            }
             o => panic!("{o:?}"),
         }
         #[derive(Debug)]

@@ -235,6 +235,8 @@ pub(crate) struct RunSite {
 pub(crate) struct ErrorEntry {
     pub(crate) site: &'static Callsite,
     pub(crate) panicked: bool,
+    /// The returned error's type (`None` for a panic).
+    pub(crate) error_type: Option<&'static str>,
     pub(crate) message: String,
     /// Nanoseconds from the run's start to the call's end.
     pub(crate) at_ns: u64,
@@ -399,6 +401,7 @@ impl RunState {
                 self.errors.push_with(|| ErrorEntry {
                     site,
                     panicked: false,
+                    error_type: Some(e.type_name()),
                     message: crate::sql::error_message(site.metadata().kind, &e),
                     at_ns: end_ns,
                 });
@@ -407,7 +410,11 @@ impl RunState {
                 self.errors.push_with(|| ErrorEntry {
                     site,
                     panicked: true,
-                    message: "panicked".to_owned(),
+                    error_type: None,
+                    message: crate::panic_text::since(rec.start_ticks).map_or_else(
+                        || "panicked".to_owned(),
+                        |text| crate::sql::error_message(site.metadata().kind, &text),
+                    ),
                     at_ns: end_ns,
                 });
             }

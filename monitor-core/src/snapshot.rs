@@ -3,6 +3,7 @@
 use crate::callsite::{for_each_site, Kind, Metadata};
 use crate::stats::StatsValues;
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 
 /// Every registered site's stats at one moment.
 ///
@@ -91,6 +92,9 @@ pub struct SiteSnapshot {
     pub calls: u64,
     /// Calls that returned `Err`.
     pub errors: u64,
+    /// Those errors by type (`std::any::type_name`), `__other__` past the first four types.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub error_types: BTreeMap<String, u64>,
     /// Calls that panicked.
     pub panics: u64,
     /// Async calls dropped before completion.
@@ -133,6 +137,11 @@ impl SiteSnapshot {
             line: meta.line,
             calls: v.calls,
             errors: v.errors,
+            error_types: v
+                .errors_by_type()
+                .into_iter()
+                .map(|(t, n)| (t.to_owned(), n))
+                .collect(),
             panics: v.panics,
             cancelled: v.cancelled,
             slow: v.slow,

@@ -3,6 +3,7 @@
 //! The same [`SiteStats`] type serves a site's process-wide totals (inside its `static`) and its
 //! totals within one pipeline run, so both are filled by the same [`SiteStats::record`].
 
+use crate::error_types::{ErrorTypeCounts, ErrorTypeValues, TypeNameFn};
 use crate::histogram::{AtomicHistogram, HistogramCounts};
 use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
@@ -31,29 +32,72 @@ impl fmt::Debug for Outcome<'_> {
     }
 }
 
-/// A borrowed error, formatted lazily (only if a log line or report actually needs the text).
+/// A borrowed error, formatted lazily (only if a log line or report actually needs the text),
+/// with its type's name (what exporters label errors with; see [`crate::error_types`]).
 #[derive(Clone, Copy)]
-pub enum ErrorText<'a> {
-    /// The error implements `Display`.
+pub struct ErrorText<'a> {
+    shown: Shown<'a>,
+    type_name: TypeNameFn,
+}
+
+#[derive(Clone, Copy)]
+enum Shown<'a> {
     Display(&'a dyn fmt::Display),
-    /// The error implements only `Debug`.
     Debug(&'a dyn fmt::Debug),
-    /// Neither is available.
     Opaque(&'static str),
+}
+
+impl<'a> ErrorText<'a> {
+    /// An error shown with its `Display`.
+    #[must_use]
+    pub fn display<E: fmt::Display>(error: &'a E) -> Self {
+        ErrorText {
+            shown: Shown::Display(error),
+            type_name: std::any::type_name::<E>,
+        }
+    }
+
+    /// An error that has only `Debug`.
+    #[must_use]
+    pub fn debug<E: fmt::Debug>(error: &'a E) -> Self {
+        ErrorText {
+            shown: Shown::Debug(error),
+            type_name: std::any::type_name::<E>,
+        }
+    }
+
+    /// An error known only by a fixed text (its type is `unknown`).
+    #[must_use]
+    pub fn opaque(text: &'static str) -> Self {
+        ErrorText {
+            shown: Shown::Opaque(text),
+            type_name: || "unknown",
+        }
+    }
+
+    /// The error's type, as `std::any::type_name` spells it (`std::io::error::Error`).
+    #[must_use]
+    pub fn type_name(&self) -> &'static str {
+        (self.type_name)()
+    }
+
+    pub(crate) fn type_name_fn(&self) -> TypeNameFn {
+        self.type_name
+    }
 }
 
 impl fmt::Debug for ErrorText<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "ErrorText({self})")
+        write!(f, "ErrorText({}: {self})", self.type_name())
     }
 }
 
 impl fmt::Display for ErrorText<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            ErrorText::Display(d) => fmt::Display::fmt(d, f),
-            ErrorText::Debug(d) => fmt::Debug::fmt(d, f),
-            ErrorText::Opaque(s) => f.write_str(s),
+        match self.shown {
+            Shown::Display(d) => fmt::Display::fmt(d, f),
+            Shown::Debug(d) => fmt::Debug::fmt(d, f),
+            Shown::Opaque(s) => f.write_str(s),
         }
     }
 }
@@ -149,6 +193,7 @@ pub struct SiteStats {
     busy_ns: AtomicU64,
     async_calls: AtomicU64,
     errors: AtomicU64,
+    error_types: ErrorTypeCounts,
     panics: AtomicU64,
     cancelled: AtomicU64,
     slow: AtomicU64,
@@ -185,6 +230,7 @@ impl SiteStats {
             busy_ns: AtomicU64::new(0),
             async_calls: AtomicU64::new(0),
             errors: AtomicU64::new(0),
+            error_types: ErrorTypeCounts::new(),
             panics: AtomicU64::new(0),
             cancelled: AtomicU64::new(0),
             slow: AtomicU64::new(0),
@@ -221,8 +267,9 @@ impl SiteStats {
         }
         match rec.outcome {
             Outcome::Ok => {}
-            Outcome::Err(_) => {
+            Outcome::Err(e) => {
                 self.errors.fetch_add(1, Relaxed);
+                self.error_types.record(e.type_name_fn());
             }
             Outcome::Panicked => {
                 self.panics.fetch_add(1, Relaxed);
@@ -282,6 +329,7 @@ impl SiteStats {
             a.store(0, Relaxed);
         }
         self.min_ns.store(u64::MAX, Relaxed);
+        self.error_types.reset();
         for m in [
             &self.rss_start,
             &self.rss_end,
@@ -296,16 +344,24 @@ impl SiteStats {
     /// A plain copy of the numbers.
     #[must_use]
     pub fn load(&self) -> StatsValues {
-        let histogram = self.histogram.load();
-        let calls = histogram.count();
+        // The extremes first: every bucket outside them is empty (a call finishing meanwhile
+        // outside them is simply not in this copy yet, and in the next).
         let min = self.min_ns.load(Relaxed);
+        let max = self.max_ns.load(Relaxed);
+        let histogram = if min > max {
+            HistogramCounts::default()
+        } else {
+            self.histogram.load_between(min, max)
+        };
+        let calls = histogram.count();
         StatsValues {
             calls,
             total_ns: self.total_ns.load(Relaxed),
             min_ns: if calls == 0 { 0 } else { min },
-            max_ns: self.max_ns.load(Relaxed),
+            max_ns: max,
             busy_ns: (self.async_calls.load(Relaxed) > 0).then(|| self.busy_ns.load(Relaxed)),
             errors: self.errors.load(Relaxed),
+            error_types: self.error_types.load(),
             panics: self.panics.load(Relaxed),
             cancelled: self.cancelled.load(Relaxed),
             slow: self.slow.load(Relaxed),
@@ -338,6 +394,9 @@ pub struct StatsValues {
     pub busy_ns: Option<u64>,
     /// Calls that returned `Err`.
     pub errors: u64,
+    /// Those errors by type, for the first [`crate::error_types::ERROR_TYPE_SLOTS`] types seen;
+    /// `errors` minus their sum were of further types.
+    pub error_types: ErrorTypeValues,
     /// Calls that panicked.
     pub panics: u64,
     /// Async calls dropped before completion.
@@ -373,6 +432,19 @@ impl StatsValues {
         self.histogram
             .quantile(q, self.min_ns, self.max_ns)
             .unwrap_or(0)
+    }
+
+    /// Errors by type: the separately counted types in first-seen order, then
+    /// [`OVERFLOW`](crate::export::labels::OVERFLOW) for errors of further types. Sums to
+    /// `errors`; empty when there were none.
+    #[must_use]
+    pub fn errors_by_type(&self) -> Vec<(&'static str, u64)> {
+        let mut types: Vec<(&'static str, u64)> = self.error_types.iter().collect();
+        let further = self.errors.saturating_sub(self.error_types.named_total());
+        if further > 0 {
+            types.push((crate::export::labels::OVERFLOW, further));
+        }
+        types
     }
 
     /// Mean duration in nanoseconds.

@@ -281,3 +281,21 @@ pub fn check_rules(rules_yaml: &str) -> Result<String, String> {
     std::fs::write(&path, rules_yaml).expect("write rules");
     promtool(&["check", "rules", &path.to_string_lossy()], None)
 }
+
+/// `promtool test rules`: evaluates `rules_yaml` against the input series and expected alerts of
+/// `tests_yaml` (a rule unit-test file without its `rule_files` line, which this adds).
+///
+/// # Errors
+/// promtool's complaints, including every expected alert that did not fire as written.
+pub fn test_rules(rules_yaml: &str, tests_yaml: &str) -> Result<String, String> {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let rules = dir.path().join("rules.yml");
+    std::fs::write(&rules, rules_yaml).expect("write rules");
+    let tests = dir.path().join("tests.yml");
+    std::fs::write(
+        &tests,
+        format!("rule_files:\n  - {}\n{tests_yaml}", rules.display()),
+    )
+    .expect("write rule tests");
+    promtool(&["test", "rules", &tests.to_string_lossy()], None)
+}

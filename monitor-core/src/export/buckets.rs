@@ -8,7 +8,7 @@
 //! So counts never move to a lower bound: a duration within 6.25 % below a bound may be counted
 //! under the next bound up, never the other way round (p95 alerts err on the slow side).
 
-use crate::histogram::{bucket_bounds, BUCKETS};
+use crate::histogram::{bucket_bounds, HistogramCounts, BUCKETS};
 use std::sync::LazyLock;
 
 /// Upper bounds in seconds, from 100 µs (a fast query) to 4 h (a long batch step); `+Inf` is
@@ -44,13 +44,10 @@ fn bound_ns(le_seconds: f64) -> u64 {
     (le_seconds * 1e9).round() as u64
 }
 
-/// Folds raw histogram counts (indexed as [`crate::histogram::bucket_of`]) into per-bound counts
-/// (not cumulative), adding into `out`.
-pub fn fold_into(raw: &[u64], out: &mut [u64; LE_BUCKETS]) {
-    for (i, &c) in raw.iter().enumerate() {
-        if c != 0 {
-            out[usize::from(FOLD[i])] += c;
-        }
+/// Folds a histogram's counts into per-bound counts (not cumulative), adding into `out`.
+pub fn fold_into(histogram: &HistogramCounts, out: &mut [u64; LE_BUCKETS]) {
+    for (i, c) in histogram.iter() {
+        out[usize::from(FOLD[i])] += c;
     }
 }
 
@@ -77,7 +74,7 @@ mod tests {
             h.record(v);
         }
         let mut out = [0; LE_BUCKETS];
-        fold_into(h.load().buckets(), &mut out);
+        fold_into(&h.load(), &mut out);
         out
     }
 

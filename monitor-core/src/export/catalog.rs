@@ -5,7 +5,7 @@
 //! |---|---|---|---|
 //! | `monitor_call_duration_seconds` | histogram | pipeline, kind, name | wall time per call |
 //! | `monitor_calls_total` | counter | pipeline, kind, name | finished calls |
-//! | `monitor_errors_total` | counter | pipeline, kind, name | calls that returned `Err` |
+//! | `monitor_errors_total` | counter | pipeline, kind, name, error_type | calls that returned `Err`, by the error's type (`std::any::type_name`; at most 4 per site, then `__other__`) |
 //! | `monitor_panics_total` | counter | pipeline, kind, name | calls that panicked |
 //! | `monitor_cancelled_total` | counter | pipeline, kind, name | async calls dropped before completion |
 //! | `monitor_slow_calls_total` | counter | pipeline, kind, name | calls past their slow threshold |
@@ -86,7 +86,7 @@ pub type SiteReader = fn(&SiteFigures) -> Option<f64>;
 pub type RunReader = fn(&RunFigures) -> Option<f64>;
 
 /// Per-site scalar metrics and how to read each from a site's figures.
-pub const SITE_SCALARS: [(MetricDef, SiteReader); 9] = [
+pub const SITE_SCALARS: [(MetricDef, SiteReader); 8] = [
     (
         def(
             "monitor_calls_total",
@@ -97,17 +97,6 @@ pub const SITE_SCALARS: [(MetricDef, SiteReader); 9] = [
             "Finished monitored calls, all outcomes.",
         ),
         |s| Some(u(s.calls)),
-    ),
-    (
-        def(
-            "monitor_errors_total",
-            "monitor.errors",
-            "{call}",
-            "monitor.errors",
-            Counter,
-            "Monitored calls that returned Err.",
-        ),
-        |s| Some(u(s.errors)),
     ),
     (
         def(
@@ -187,6 +176,17 @@ pub const SITE_SCALARS: [(MetricDef, SiteReader); 9] = [
         |s| s.heap_peak.map(u),
     ),
 ];
+
+/// Calls that returned `Err`, per error type (label `error_type`; see
+/// [`SiteFigures::error_types`]).
+pub const ERRORS: MetricDef = def(
+    "monitor_errors_total",
+    "monitor.errors",
+    "{call}",
+    "monitor.errors",
+    Counter,
+    "Monitored calls that returned Err, by the error's type.",
+);
 
 /// Finished runs per pipeline and status.
 pub const RUNS_TOTAL: MetricDef = def(
@@ -280,6 +280,22 @@ pub type LabelPairs<'a> = &'a [(&'static str, &'a str)];
 /// metric (so each metric's samples come together). Histograms are not included: see
 /// [`CALL_DURATION`] and [`SiteFigures::le_counts`].
 pub fn for_each_scalar(figures: &Figures, mut f: impl FnMut(&MetricDef, LabelPairs<'_>, f64)) {
+    // A site with no error has no `monitor_errors_total` series: the label set names a type, and
+    // none is known yet. The alert rules count a series' first appearance as an increase.
+    for s in &figures.sites {
+        for &(ty, n) in &s.error_types {
+            f(
+                &ERRORS,
+                &[
+                    ("pipeline", &figures.pipeline),
+                    ("kind", s.kind.as_str()),
+                    ("name", s.name),
+                    ("error_type", ty),
+                ],
+                u(n),
+            );
+        }
+    }
     for (d, read) in &SITE_SCALARS {
         for s in &figures.sites {
             if let Some(v) = read(s) {
@@ -288,7 +304,7 @@ pub fn for_each_scalar(figures: &Figures, mut f: impl FnMut(&MetricDef, LabelPai
                     &[
                         ("pipeline", &figures.pipeline),
                         ("kind", s.kind.as_str()),
-                        ("name", &s.name),
+                        ("name", s.name),
                     ],
                     v,
                 );

@@ -158,7 +158,7 @@ fn lines(st: &mut State, figures: &Figures) -> Vec<String> {
         }
     });
     for s in &figures.sites {
-        let key = (s.kind, s.name.clone());
+        let key = (s.kind, s.name.to_owned());
         let (prev_h, prev_sum, prev_calls) = st.durations.remove(&key).unwrap_or_default();
         let calls = s.calls.saturating_sub(prev_calls);
         if calls > 0 && s.calls >= prev_calls {
@@ -167,7 +167,7 @@ fn lines(st: &mut State, figures: &Figures) -> Vec<String> {
             let t = tags(&[
                 ("pipeline", &figures.pipeline),
                 ("kind", s.kind.as_str()),
-                ("name", &s.name),
+                ("name", s.name),
             ]);
             let base = CALL_DURATION.statsd;
             #[allow(clippy::cast_precision_loss)]

@@ -9,6 +9,7 @@
 use super::buckets::{fold_into, LE_BUCKETS};
 use super::labels::{max_names, max_pipelines, OVERFLOW};
 use crate::callsite::{for_each_site, Callsite, Kind};
+use crate::error_types::ERROR_TYPE_SLOTS;
 use crate::histogram::HistogramCounts;
 use std::collections::HashMap;
 use std::sync::{Mutex, PoisonError};
@@ -20,11 +21,15 @@ pub struct SiteFigures {
     /// Step or query.
     pub kind: Kind,
     /// The `name` label: the step or query name, or [`OVERFLOW`].
-    pub name: String,
+    pub name: &'static str,
     /// Finished calls.
     pub calls: u64,
     /// Calls that returned `Err`.
     pub errors: u64,
+    /// Those errors by type (`std::any::type_name`): at most
+    /// [`ERROR_TYPE_SLOTS`] named types in first-seen order, then [`OVERFLOW`] for errors of
+    /// further types. Sums to `errors`; empty when there were none.
+    pub error_types: Vec<(&'static str, u64)>,
     /// Calls that panicked.
     pub panics: u64,
     /// Async calls dropped before completion.
@@ -105,15 +110,16 @@ fn add_opt(a: Option<u64>, b: Option<u64>) -> Option<u64> {
     }
 }
 
-fn site_figures(kind: Kind, name: String, site: &Callsite) -> SiteFigures {
+fn site_figures(kind: Kind, name: &'static str, site: &Callsite) -> SiteFigures {
     let v = site.stats().load();
     let mut le_counts = [0; LE_BUCKETS];
-    fold_into(v.histogram.buckets(), &mut le_counts);
+    fold_into(&v.histogram, &mut le_counts);
     SiteFigures {
         kind,
         name,
         calls: v.calls,
         errors: v.errors,
+        error_types: v.errors_by_type(),
         panics: v.panics,
         cancelled: v.cancelled,
         slow: v.slow,
@@ -137,6 +143,7 @@ fn merge(into: &mut SiteFigures, from: SiteFigures) {
     }
     into.calls += from.calls;
     into.errors += from.errors;
+    merge_error_types(&mut into.error_types, from.error_types);
     into.panics += from.panics;
     into.cancelled += from.cancelled;
     into.slow += from.slow;
@@ -150,6 +157,30 @@ fn merge(into: &mut SiteFigures, from: SiteFigures) {
     into.histogram.merge(&from.histogram);
     into.rss_peak = max_opt(into.rss_peak, from.rss_peak);
     into.heap_peak = max_opt(into.heap_peak, from.heap_peak);
+}
+
+/// Adds `from`'s per-type error counts into `into`, keeping at most [`ERROR_TYPE_SLOTS`] named
+/// types (first seen first) and folding the rest into [`OVERFLOW`], which stays last.
+fn merge_error_types(into: &mut Vec<(&'static str, u64)>, from: Vec<(&'static str, u64)>) {
+    let mut other = match into.last() {
+        Some(&(OVERFLOW, n)) => {
+            into.pop();
+            n
+        }
+        _ => 0,
+    };
+    for (ty, n) in from {
+        if let Some(e) = into.iter_mut().find(|(t, _)| *t == ty) {
+            e.1 += n;
+        } else if ty != OVERFLOW && into.len() < ERROR_TYPE_SLOTS {
+            into.push((ty, n));
+        } else {
+            other += n;
+        }
+    }
+    if other > 0 {
+        into.push((OVERFLOW, other));
+    }
 }
 
 /// Reads every registered site (and the recorded runs) into exportable figures.
@@ -174,17 +205,17 @@ pub fn collect() -> Figures {
         let meta = site.metadata();
         let k = usize::from(meta.kind == Kind::Query);
         if let Some(&i) = index.get(&(meta.kind, meta.name)) {
-            let f = site_figures(meta.kind, String::new(), site);
+            let f = site_figures(meta.kind, meta.name, site);
             merge(&mut out[i], f);
             continue;
         }
         if distinct[k] < limit {
             distinct[k] += 1;
             index.insert((meta.kind, meta.name), out.len());
-            out.push(site_figures(meta.kind, meta.name.to_owned(), site));
+            out.push(site_figures(meta.kind, meta.name, site));
         } else {
             overflowed_sites += 1;
-            let f = site_figures(meta.kind, OVERFLOW.to_owned(), site);
+            let f = site_figures(meta.kind, OVERFLOW, site);
             match overflow_at[k] {
                 Some(i) => merge(&mut out[i], f),
                 None => {

@@ -69,8 +69,20 @@ pub fn alert_rules(o: &AlertOptions) -> String {
         w = o.baseline_window,
         m = o.min_seconds
     );
-    let errors = "sum by (pipeline, kind, name) (increase(monitor_errors_total[15m]) + \
-                  increase(monitor_panics_total[15m])) > 0";
+    // A counter series that first appears with its value already above zero (the first error of
+    // a type, or a site whose first call panicked before a scrape) has no earlier sample for
+    // `increase` to subtract from: while a series is younger than the window its whole value
+    // counts, after that its increase does.
+    let counted = |m: &str| {
+        format!(
+            "sum by (pipeline, kind, name) ((increase({m}[15m]) and {m} offset 15m) or ({m} unless {m} offset 15m))"
+        )
+    };
+    let errors = format!(
+        "{} > 0 or {} > 0",
+        counted("monitor_errors_total"),
+        counted("monitor_panics_total")
+    );
     let failed = "monitor_pipeline_last_run_success == 0";
     let stale = format!(
         "time() - monitor_pipeline_last_success_timestamp_seconds > {}",
@@ -95,7 +107,7 @@ pub fn alert_rules(o: &AlertOptions) -> String {
         ),
         (
             "MonitorCallErrors",
-            errors.to_owned(),
+            errors,
             "0m",
             "warning",
             "{{ $labels.kind }} {{ $labels.name }} of {{ $labels.pipeline }} failed \
@@ -202,8 +214,8 @@ pub fn dashboard() -> Value {
                    "{{name}} heap", "B"),
         ]),
         panel(8, "timeseries", "Errors and panics", "short", (12, 14, 12, 9), vec![
-            target(&format!("sum by (pipeline, kind, name) (increase(monitor_errors_total{{{sel}}}[$__rate_interval]))"),
-                   "{{kind}} {{name}} errors", "A"),
+            target(&format!("sum by (pipeline, kind, name, error_type) (increase(monitor_errors_total{{{sel}}}[$__rate_interval]))"),
+                   "{{kind}} {{name}} {{error_type}}", "A"),
             target(&format!("sum by (pipeline, kind, name) (increase(monitor_panics_total{{{sel}}}[$__rate_interval]))"),
                    "{{kind}} {{name}} panics", "B"),
         ]),

@@ -62,7 +62,7 @@ impl MetricsBridge {
         });
         let mut replayed = self.replayed.lock().unwrap_or_else(PoisonError::into_inner);
         for s in &figures.sites {
-            let key = (s.kind, s.name.clone());
+            let key = (s.kind, s.name.to_owned());
             let mut delta = s.histogram.clone();
             if let Some(prev) = replayed.get(&key) {
                 delta.subtract(prev);
@@ -73,16 +73,14 @@ impl MetricsBridge {
                     labels(&[
                         ("pipeline", &figures.pipeline),
                         ("kind", s.kind.as_str()),
-                        ("name", &s.name),
+                        ("name", s.name),
                     ])
                 );
-                for (i, &c) in delta.buckets().iter().enumerate() {
-                    if c > 0 {
-                        let (lo, hi) = bucket_bounds(i);
-                        #[allow(clippy::cast_precision_loss)]
-                        let mid = (lo as f64 + hi as f64) / 2e9;
-                        h.record_many(mid, usize::try_from(c).unwrap_or(usize::MAX));
-                    }
+                for (i, c) in delta.iter() {
+                    let (lo, hi) = bucket_bounds(i);
+                    #[allow(clippy::cast_precision_loss)]
+                    let mid = (lo as f64 + hi as f64) / 2e9;
+                    h.record_many(mid, usize::try_from(c).unwrap_or(usize::MAX));
                 }
             }
             replayed.insert(key, s.histogram.clone());

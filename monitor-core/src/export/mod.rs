@@ -21,6 +21,8 @@ pub mod buckets;
 pub mod catalog;
 pub mod dogstatsd;
 pub mod env;
+#[cfg(feature = "prometheus")]
+pub mod exposition;
 pub mod figures;
 pub mod grafana;
 #[cfg(any(feature = "pushgateway", feature = "otlp"))]

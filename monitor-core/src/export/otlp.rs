@@ -9,7 +9,8 @@
 //! created): counters as monotonic sums, gauges as gauges, durations as an explicit-bucket
 //! histogram with the bounds of [`super::buckets::LE_SECONDS`]. Names are the dotted
 //! OpenTelemetry names of [`super::catalog`] (`monitor.call.duration` in `s`, `monitor.calls`,
-//! …), with attributes `pipeline`, `kind`, `name`. The resource's `service.name` is the pipeline.
+//! …), with attributes `pipeline`, `kind`, `name` (and `error.type` on `monitor.errors`, the
+//! semantic conventions' name for it). The resource's `service.name` is the pipeline.
 //!
 //! A collector that is down or hanging gets 3 tries within 5 s, then one `warn` (until an export
 //! succeeds again); the pipeline is never failed.
@@ -44,6 +45,16 @@ pub struct Otlp {
     url: String,
     start_unix_nano: u64,
     warned: AtomicBool,
+}
+
+/// The attribute name of a label: OpenTelemetry's semantic conventions call the error type
+/// `error.type`; the other labels keep their names.
+fn otel_attribute(label: &str) -> &str {
+    if label == "error_type" {
+        "error.type"
+    } else {
+        label
+    }
 }
 
 fn kv(key: &str, value: &str) -> KeyValue {
@@ -99,7 +110,7 @@ impl Otlp {
                     attributes: vec![
                         kv("pipeline", &figures.pipeline),
                         kv("kind", s.kind.as_str()),
-                        kv("name", &s.name),
+                        kv("name", s.name),
                     ],
                     start_time_unix_nano: start,
                     time_unix_nano: now,
@@ -144,7 +155,10 @@ impl Otlp {
                 });
             }
             let point = NumberDataPoint {
-                attributes: labels.iter().map(|(k, v)| kv(k, v)).collect(),
+                attributes: labels
+                    .iter()
+                    .map(|&(k, v)| kv(otel_attribute(k), v))
+                    .collect(),
                 start_time_unix_nano: if d.kind == MetricType::Counter {
                     start
                 } else {

@@ -1,11 +1,13 @@
 //! Prometheus: the text exposition of [`super::figures`], a [`MonitorCollector`] for users who keep their
 //! own `prometheus::Registry`, and a `/metrics` endpoint.
 //!
-//! The encoding is the `prometheus` crate's `TextEncoder` (text format 0.0.4). `prometheus-client`
-//! was the first choice, but it writes only OpenMetrics text, where a counter family `x` carries
-//! samples `x_total`: Debian's `promtool check metrics` (2.42) and the Pushgateway (1.5) read the
-//! 0.0.4 format and see those samples as a second, untyped family without HELP, so they reject
-//! the exposition. The 0.0.4 text is accepted by both, and by every Prometheus version.
+//! The format is text 0.0.4, written by [`super::exposition`] (the endpoint and the Pushgateway);
+//! [`families`] builds the same samples as the `prometheus` crate's `MetricFamily` values for a
+//! `Registry`, and the tests hold both to the same samples. `prometheus-client` was the first
+//! choice, but it writes only OpenMetrics text, where a counter family `x` carries samples
+//! `x_total`: Debian's `promtool check metrics` (2.42) and the Pushgateway (1.5) read the 0.0.4
+//! format and see those samples as a second, untyped family without HELP, so they reject the
+//! exposition. The 0.0.4 text is accepted by both, and by every Prometheus version.
 //!
 //! The endpoint is a `tiny_http` server on its own thread; each scrape reads the sites afresh
 //! (nothing is cached, nothing is added to the per-call path).
@@ -67,7 +69,7 @@ pub fn families(figures: &Figures) -> Vec<proto::MetricFamily> {
             let mut m = proto::Metric::from_label(vec![
                 label("pipeline", &figures.pipeline),
                 label("kind", s.kind.as_str()),
-                label("name", &s.name),
+                label("name", s.name),
             ]);
             m.set_histogram(h);
             mf.mut_metric().push(m);
@@ -104,12 +106,8 @@ pub fn render() -> String {
 /// Renders given figures in the Prometheus text format.
 #[must_use]
 pub fn render_figures(figures: &Figures) -> String {
-    let mut buf = String::with_capacity(4096 + figures.sites.len() * 4096);
-    // The families are built here with valid names and at least one sample each, so the
-    // encoder's checks cannot fail; an error would leave what was written so far.
-    if let Err(e) = prometheus::TextEncoder::new().encode_utf8(&families(figures), &mut buf) {
-        tracing::warn!(target: "monitor", error = %e, "could not encode the metrics");
-    }
+    let mut buf = String::new();
+    super::exposition::write(figures, &mut buf);
     buf
 }
 
@@ -138,6 +136,15 @@ impl MonitorCollector {
             &CALL_DURATION,
             vec!["pipeline".into(), "kind".into(), "name".into()],
         )];
+        defs.push((
+            &super::catalog::ERRORS,
+            vec![
+                "pipeline".into(),
+                "kind".into(),
+                "name".into(),
+                "error_type".into(),
+            ],
+        ));
         for (d, _) in &super::catalog::SITE_SCALARS {
             defs.push((d, vec!["pipeline".into(), "kind".into(), "name".into()]));
         }
@@ -259,5 +266,150 @@ impl Drop for MetricsServer {
         if let Some(t) = self.thread.take() {
             let _ = t.join();
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::callsite::Kind;
+    use crate::export::figures::{RunFigures, SiteFigures};
+    use crate::histogram::AtomicHistogram;
+    use std::collections::BTreeMap;
+
+    type Samples = BTreeMap<(String, Vec<(String, String)>), f64>;
+
+    /// Reads an exposition into `(name, sorted labels) -> value`, undoing label escapes.
+    fn samples(text: &str) -> (Samples, Vec<String>) {
+        let mut out = Samples::new();
+        let mut comments = Vec::new();
+        for line in text.lines() {
+            if line.starts_with('#') {
+                comments.push(line.to_owned());
+                continue;
+            }
+            let (series, value) = line.rsplit_once(' ').expect("a value");
+            let value: f64 = match value {
+                "+Inf" => f64::INFINITY,
+                v => v.parse().expect(v),
+            };
+            let (name, mut rest) = series.split_once('{').unwrap_or((series, "}"));
+            let mut labels = Vec::new();
+            while let Some((k, r)) = rest.split_once("=\"") {
+                let mut v = String::new();
+                let mut chars = r.char_indices();
+                let end = loop {
+                    match chars.next().expect("closed label") {
+                        (_, '\\') => match chars.next().expect("escape").1 {
+                            'n' => v.push('\n'),
+                            c => v.push(c),
+                        },
+                        (i, '"') => break i,
+                        (_, c) => v.push(c),
+                    }
+                };
+                labels.push((k.trim_start_matches(',').to_owned(), v));
+                rest = &r[end + 1..];
+            }
+            labels.sort();
+            assert!(
+                out.insert((name.to_owned(), labels), value).is_none(),
+                "{line}"
+            );
+        }
+        comments.sort();
+        (out, comments)
+    }
+
+    fn site(
+        kind: Kind,
+        name: &'static str,
+        durations: &[u64],
+        errors: Vec<(&'static str, u64)>,
+    ) -> SiteFigures {
+        let h = AtomicHistogram::new();
+        for &d in durations {
+            h.record(d);
+        }
+        let histogram = h.load();
+        let mut le_counts = [0; crate::export::buckets::LE_BUCKETS];
+        crate::export::buckets::fold_into(&histogram, &mut le_counts);
+        SiteFigures {
+            kind,
+            name,
+            calls: durations.len() as u64,
+            errors: errors.iter().map(|e| e.1).sum(),
+            error_types: errors,
+            panics: 1,
+            cancelled: 0,
+            slow: 2,
+            rows: Some(12_345_678_901),
+            rows_in: None,
+            duration_sum_ns: durations.iter().sum(),
+            min_ns: durations.iter().copied().min().unwrap_or(0),
+            max_ns: durations.iter().copied().max().unwrap_or(0),
+            le_counts,
+            histogram,
+            rss_peak: Some(1 << 30),
+            heap_peak: None,
+        }
+    }
+
+    #[test]
+    fn the_hand_written_exposition_has_the_crate_encoders_samples() {
+        let figures = Figures {
+            pipeline: "nightly \"orders\"\\eu".to_owned(),
+            sites: vec![
+                site(
+                    Kind::Step,
+                    "load\norders",
+                    &[150, 90_000, 2_000_000_000, 7],
+                    vec![],
+                ),
+                site(
+                    Kind::Query,
+                    "insert_batch",
+                    &[1_000_000; 9],
+                    vec![
+                        ("std::io::error::Error", 3),
+                        ("core::result::Result<u8, alloc::string::String>", 1),
+                        ("__other__", 2),
+                    ],
+                ),
+            ],
+            runs: vec![RunFigures {
+                pipeline: "p".to_owned(),
+                succeeded: 4,
+                failed: 1,
+                last_succeeded: true,
+                last_end_unix_ms: 1_764_000_000_123,
+                last_success_unix_ms: Some(1_764_000_000_123),
+                last_duration: std::time::Duration::from_millis(1_234),
+            }],
+            overflowed_sites: 0,
+        };
+        let ours = render_figures(&figures);
+        let mut theirs = String::new();
+        prometheus::TextEncoder::new()
+            .encode_utf8(&families(&figures), &mut theirs)
+            .unwrap();
+        let (a, ca) = samples(&ours);
+        let (b, cb) = samples(&theirs);
+        assert_eq!(ca, cb, "HELP/TYPE lines differ\n{ours}\n---\n{theirs}");
+        assert_eq!(a, b, "samples differ\n{ours}\n---\n{theirs}");
+        // The error types are labels of the error counter, one series each.
+        let errors: Vec<_> = a
+            .iter()
+            .filter(|((n, _), _)| n == "monitor_errors_total")
+            .map(|((_, l), v)| {
+                (
+                    l.iter().find(|(k, _)| k == "error_type").unwrap().1.clone(),
+                    *v,
+                )
+            })
+            .collect();
+        assert_eq!(errors.len(), 3, "{errors:?}");
+        assert!(errors.contains(&("std::io::error::Error".to_owned(), 3.0)));
+        assert!(errors.contains(&("__other__".to_owned(), 2.0)));
     }
 }

@@ -192,6 +192,9 @@ pub struct ErrorReport {
     pub kind: crate::Kind,
     /// `error` (an `Err` was returned) or `panic`.
     pub outcome: ErrorOutcome,
+    /// The returned error's type, as `std::any::type_name` spells it (absent for panics).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error_type: Option<String>,
     /// The error's `Display` (or `Debug` when it has no `Display`); `panicked` for panics.
     pub message: String,
     /// When the call ended, in milliseconds from the run's start.
