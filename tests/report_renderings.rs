@@ -68,7 +68,9 @@ fn text_table_shows_steps_queries_slow_and_errors() {
         "{text}"
     );
     assert!(text.contains("Errors (1)"));
-    assert!(text.contains("query customer_aggregation error: database is locked | retry later"));
+    assert!(text.contains(
+        "query customer_aggregation error (alloc::string::String): database is locked | retry later"
+    ));
     // Every table line has the same width: columns fit their content.
     let widths: Vec<usize> = text
         .lines()

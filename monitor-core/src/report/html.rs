@@ -7,7 +7,7 @@ use super::text::{
     REGRESSION_HEADER,
 };
 use super::units::{bytes, count, duration_ms};
-use super::{ErrorOutcome, Report, RunStatus};
+use super::{Report, RunStatus};
 use crate::Kind;
 use std::fmt::Write;
 
@@ -453,10 +453,7 @@ impl Report {
                     esc(&duration_ms(e.at_ms)),
                     esc(&e.site),
                     e.kind.as_str(),
-                    match e.outcome {
-                        ErrorOutcome::Error => "error",
-                        ErrorOutcome::Panic => "panic",
-                    },
+                    esc(&e.outcome_label()),
                     esc(&e.message)
                 );
             }

@@ -6,7 +6,7 @@ use super::text::{
     REGRESSION_HEADER,
 };
 use super::units::{count, duration_ms};
-use super::{ErrorOutcome, Report, RunStatus};
+use super::{Report, RunStatus};
 use std::fmt::Write;
 
 /// A table cell: pipes escaped, line breaks flattened.
@@ -120,11 +120,7 @@ impl Report {
                         format!("+{}", duration_ms(e.at_ms)),
                         e.site.clone(),
                         e.kind.as_str().to_owned(),
-                        match e.outcome {
-                            ErrorOutcome::Error => "error",
-                            ErrorOutcome::Panic => "panic",
-                        }
-                        .to_owned(),
+                        e.outcome_label(),
                         e.message.clone(),
                     ]
                 })

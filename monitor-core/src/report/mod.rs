@@ -203,6 +203,18 @@ pub struct ErrorReport {
     pub time: String,
 }
 
+impl ErrorReport {
+    /// `error (its type)` or `panic`, as the text, Markdown and HTML reports show it.
+    #[must_use]
+    pub fn outcome_label(&self) -> String {
+        match (self.outcome, &self.error_type) {
+            (ErrorOutcome::Error, Some(t)) => format!("error ({t})"),
+            (ErrorOutcome::Error, None) => "error".to_owned(),
+            (ErrorOutcome::Panic, _) => "panic".to_owned(),
+        }
+    }
+}
+
 /// Whether an [`ErrorReport`] is an `Err` or a panic.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]

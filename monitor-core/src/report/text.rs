@@ -387,10 +387,7 @@ impl Report {
                     duration_ms(e.at_ms),
                     e.kind.as_str(),
                     e.site,
-                    match e.outcome {
-                        super::ErrorOutcome::Error => "error",
-                        super::ErrorOutcome::Panic => "panic",
-                    },
+                    e.outcome_label(),
                     e.message
                 );
             }
