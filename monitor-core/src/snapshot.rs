@@ -73,6 +73,16 @@ pub struct MemorySummary {
     /// Bytes allocated by the calling thread during the call.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub allocated: Option<MaxLastBytes>,
+    /// Calls whose peaks are approximate: more calls were running than the in-flight table
+    /// holds, so the sampler could not follow them (entry, exit and the kernel's high-water mark
+    /// still count). Absent when zero.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub peak_approximate_calls: u64,
+}
+
+#[allow(clippy::trivially_copy_pass_by_ref)] // serde's `skip_serializing_if` passes a reference
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 /// One site's stats.
@@ -164,6 +174,7 @@ impl SiteSnapshot {
                 rss_peak: ml(v.rss_peak),
                 heap_peak: ml(v.heap_peak),
                 allocated: ml(v.allocated),
+                peak_approximate_calls: v.peak_approximate,
             },
             plans: Vec::new(),
         }

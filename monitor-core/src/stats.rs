@@ -210,6 +210,8 @@ pub struct SiteStats {
     allocated: MaxLast,
     /// Largest `peak - start` of a single call.
     rss_growth_max: AtomicU64,
+    /// Calls whose peak could not be followed by the sampler (in-flight table full).
+    peak_approximate: AtomicU64,
 }
 
 impl Default for SiteStats {
@@ -245,6 +247,7 @@ impl SiteStats {
             heap_peak: MaxLast::new(),
             allocated: MaxLast::new(),
             rss_growth_max: AtomicU64::new(0),
+            peak_approximate: AtomicU64::new(0),
         }
     }
 
@@ -298,6 +301,9 @@ impl SiteStats {
             self.rss_peak.record(m.rss_peak);
             self.heap_peak.record(m.heap_peak);
             self.allocated.record(m.allocated);
+            if m.peak_approximate {
+                self.peak_approximate.fetch_add(1, Relaxed);
+            }
             if let (Some(s), Some(p)) = (m.rss_start, m.rss_peak) {
                 let g = p.saturating_sub(s);
                 if g > self.rss_growth_max.load(Relaxed) {
@@ -325,6 +331,7 @@ impl SiteStats {
             &self.rows_in_seen,
             &self.rows_out_paired,
             &self.rss_growth_max,
+            &self.peak_approximate,
         ] {
             a.store(0, Relaxed);
         }
@@ -374,6 +381,7 @@ impl SiteStats {
             heap_peak: self.heap_peak.get(),
             allocated: self.allocated.get(),
             rss_growth_max: self.rss_growth_max.load(Relaxed),
+            peak_approximate: self.peak_approximate.load(Relaxed),
             histogram,
         }
     }
@@ -421,6 +429,8 @@ pub struct StatsValues {
     pub allocated: Option<(u64, u64)>,
     /// Largest `rss_peak - rss_start` of one call.
     pub rss_growth_max: u64,
+    /// Calls whose peaks are approximate (see [`MemoryFigures::peak_approximate`]).
+    pub peak_approximate: u64,
     /// Duration histogram.
     pub histogram: HistogramCounts,
 }

@@ -53,6 +53,14 @@ pub(crate) fn opt_bytes(v: Option<u64>) -> String {
     v.map_or_else(|| "-".to_owned(), bytes)
 }
 
+/// A site's largest peak RSS, marked `≈` when some of its calls' peaks are approximate.
+fn peak_cell(m: &crate::snapshot::MemorySummary) -> String {
+    match m.rss_peak {
+        Some(p) if m.peak_approximate_calls > 0 => format!("≈{}", bytes(p.max)),
+        p => opt_bytes(p.map(|p| p.max)),
+    }
+}
+
 pub(crate) fn opt_count(v: Option<u64>) -> String {
     v.map_or_else(|| "-".to_owned(), count)
 }
@@ -126,7 +134,7 @@ pub(crate) fn step_rows(steps: &[SiteReport]) -> (Vec<&'static str>, Vec<Vec<Str
             if cols.dropped {
                 r.push(opt_count(s.rows_dropped));
             }
-            r.push(opt_bytes(s.site.memory.rss_peak.map(|m| m.max)));
+            r.push(peak_cell(&s.site.memory));
             if cols.heap {
                 r.push(opt_bytes(s.site.memory.heap_peak.map(|m| m.max)));
             }
@@ -170,7 +178,7 @@ pub(crate) fn query_rows(queries: &[SiteReport]) -> (Vec<&'static str>, Vec<Vec<
                 failures(s),
             ];
             if cols.rss {
-                r.push(opt_bytes(s.site.memory.rss_peak.map(|m| m.max)));
+                r.push(peak_cell(&s.site.memory));
             }
             if cols.baseline {
                 r.push(vs_baseline(s));
@@ -321,6 +329,22 @@ impl Report {
         }
         if self.steps.is_empty() && self.queries.is_empty() {
             out.push_str("\nNo monitored step or query ran in this run.\n");
+        }
+        let approximate: u64 = self
+            .steps
+            .iter()
+            .chain(&self.queries)
+            .map(|s| s.site.memory.peak_approximate_calls)
+            .sum();
+        if approximate > 0 {
+            let _ = writeln!(
+                out,
+                "≈ approximate peak RSS for {} call(s): {} monitored calls were already in flight, \
+                 so the sampler could not follow them (entry, exit and the kernel's high-water \
+                 mark still count)",
+                count(approximate),
+                crate::inflight::SLOTS
+            );
         }
 
         let slow: Vec<&SiteReport> = self.queries.iter().filter(|q| q.site.slow > 0).collect();
