@@ -192,7 +192,7 @@ pub(crate) fn sample(tick: &Tick) {
     if inflight::memory_count() == 0 {
         return;
     }
-    let rss = crate::rss::current_rss();
+    let rss = tick.rss();
     let heap_live = crate::alloc::live();
     let epoch = peak::epoch();
     let (kernel, kernel_floor) = peak::sampler_mark();

@@ -115,7 +115,7 @@ pub(crate) fn sample(tick: &crate::sampler::Tick) {
     if live.is_empty() {
         return;
     }
-    let Some(rss) = crate::rss::current_rss() else {
+    let Some(rss) = tick.rss() else {
         return;
     };
     let heap = crate::alloc::live();

@@ -12,6 +12,7 @@
 //! new one, never neither.
 
 use crate::clock;
+use std::cell::OnceCell;
 use std::sync::atomic::{AtomicU64, AtomicU8, Ordering::SeqCst};
 use std::time::{Duration, Instant};
 
@@ -23,13 +24,22 @@ pub const THREAD_NAME: &str = "monitor-sampler";
 pub const LINGER: Duration = Duration::from_millis(100);
 
 /// What a periodic task is told about the tick it runs in.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug)]
 pub struct Tick {
     /// [`clock::now_ticks`] at the start of the tick.
     pub now_ticks: u64,
     /// This tick's number: ticks begun before it since the process started (across thread
     /// restarts). [`ticks`] already counts this one while it runs.
     pub count: u64,
+    rss: OnceCell<Option<u64>>,
+}
+
+impl Tick {
+    /// The process's RSS, read by the first task of the tick that asks and shared with the
+    /// others (the memory task and the runs' timelines want the same reading).
+    pub fn rss(&self) -> Option<u64> {
+        *self.rss.get_or_init(crate::rss::current_rss)
+    }
 }
 
 /// The periodic tasks, run in this order at every tick while calls are in flight. Each is one
@@ -136,6 +146,7 @@ fn tick() {
     let t = Tick {
         now_ticks: clock::now_ticks(),
         count: TICKS.fetch_add(1, SeqCst),
+        rss: OnceCell::new(),
     };
     for task in TASKS {
         task(&t);
