@@ -7,6 +7,7 @@
 //! run's report next to the client-side ones:
 //!
 //! ```no_run
+//! # #[cfg(feature = "postgres")]
 //! # fn demo(client: &mut postgres::Client) -> Result<(), monitor_core::pg_stat::PgStatError> {
 //! use monitor_core::pg_stat::{attach_to_report, PgStatStatements};
 //! let run = monitor_core::Pipeline::start("nightly");
