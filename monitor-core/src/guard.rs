@@ -6,30 +6,116 @@ use crate::clock;
 use crate::inflight::InFlight;
 use crate::memory::MemoryScope;
 use crate::rows::{self, RowTally};
-use crate::stats::{CallRecord, Outcome};
+use crate::stats::{CallRecord, MemoryFigures, Outcome};
+use std::fmt;
+
+mod sealed {
+    pub trait Sealed {}
+}
+
+/// Whether a guard measures memory, fixed at compile time by the macro from the site's flags
+/// (steps, and queries with `memory`), so that a timing-only call neither carries nor moves
+/// any memory state: its entry state is a few words instead of a hundred-odd bytes copied
+/// through `enter`, the guard and `finish`.
+pub trait MemoryMode: sealed::Sealed + fmt::Debug + 'static {
+    /// The memory state a call holds between entry and exit.
+    type Scope: fmt::Debug;
+    /// Takes the entry readings (if the site tracks memory).
+    fn enter(site: &'static Callsite) -> Self::Scope;
+    /// Whether this call holds an in-flight slot through its memory state.
+    fn slot(scope: &Self::Scope) -> Option<&InFlight>;
+    /// Whether this call measures memory.
+    fn tracks(scope: &Self::Scope) -> bool;
+    /// Takes the exit readings.
+    fn exit(scope: Self::Scope) -> MemoryFigures;
+}
+
+/// [`MemoryMode`] of sites that may track memory (decided by their `Metadata::memory`).
+#[derive(Debug)]
+pub enum Tracked {}
+
+/// [`MemoryMode`] of timing-only sites.
+#[derive(Debug)]
+pub enum Untracked {}
+
+impl sealed::Sealed for Tracked {}
+impl sealed::Sealed for Untracked {}
+
+impl MemoryMode for Tracked {
+    type Scope = Option<MemoryScope>;
+
+    #[inline]
+    fn enter(site: &'static Callsite) -> Self::Scope {
+        site.metadata()
+            .memory
+            .then(|| MemoryScope::enter(Some(site)))
+    }
+
+    #[inline]
+    fn slot(scope: &Self::Scope) -> Option<&InFlight> {
+        scope.as_ref().and_then(MemoryScope::slot)
+    }
+
+    #[inline]
+    fn tracks(scope: &Self::Scope) -> bool {
+        scope.is_some()
+    }
+
+    #[inline]
+    fn exit(scope: Self::Scope) -> MemoryFigures {
+        scope.map(MemoryScope::exit).unwrap_or_default()
+    }
+}
+
+impl MemoryMode for Untracked {
+    type Scope = ();
+
+    #[inline]
+    fn enter(site: &'static Callsite) -> Self::Scope {
+        debug_assert!(
+            !site.metadata().memory,
+            "a memory-tracking site was given a timing-only guard"
+        );
+    }
+
+    #[inline]
+    fn slot((): &Self::Scope) -> Option<&InFlight> {
+        None
+    }
+
+    #[inline]
+    fn tracks((): &Self::Scope) -> bool {
+        false
+    }
+
+    #[inline]
+    fn exit((): Self::Scope) -> MemoryFigures {
+        MemoryFigures::default()
+    }
+}
 
 /// Measurements taken at a call's entry, finished into a [`CallRecord`] at its exit.
 #[derive(Debug)]
-pub(crate) struct CallStart {
+pub(crate) struct CallStart<M: MemoryMode = Tracked> {
     pub(crate) start_ticks: u64,
-    pub(crate) memory: Option<MemoryScope>,
+    pub(crate) memory: M::Scope,
     /// The in-flight slot of a query that does not track memory, so the watchdog can see it.
     pub(crate) watch: Option<InFlight>,
     /// Boxed so that the common case (spans off) moves and drops one null pointer.
     pub(crate) span: Option<Box<tracing::Span>>,
 }
 
-impl CallStart {
+impl<M: MemoryMode> CallStart<M> {
     /// Registers the site if needed and takes the entry readings; `None` when recording is off.
     #[inline]
-    pub(crate) fn begin(site: &'static Callsite) -> Option<CallStart> {
+    pub(crate) fn begin(site: &'static Callsite) -> Option<CallStart<M>> {
         site.ensure_registered();
         if crate::config::disabled() {
             return None;
         }
         let meta = site.metadata();
         // Memory first, clock last: the RSS reads are not charged to the call's duration.
-        let memory = meta.memory.then(|| MemoryScope::enter(Some(site)));
+        let memory = M::enter(site);
         let span = crate::config::spans().then(|| {
             Box::new(tracing::info_span!(
                 target: "monitor",
@@ -41,18 +127,14 @@ impl CallStart {
         // Queries that declare their own `slow` threshold are watched while they run
         // (`crate::watchdog`); memory-tracking calls already hold a slot. Claiming a slot costs
         // more than the rest of a timing-only call, so undeclared queries are not watched.
-        let watch = (memory.is_none()
+        let watch = (!M::tracks(&memory)
             && meta.kind == Kind::Query
             && meta.slow_ns > 0
             && crate::config::watchdog())
         .then(|| crate::inflight::claim(Some(site), 0))
         .flatten();
         let start_ticks = clock::now_ticks();
-        if let Some(slot) = memory
-            .as_ref()
-            .and_then(MemoryScope::slot)
-            .or(watch.as_ref())
-        {
+        if let Some(slot) = M::slot(&memory).or(watch.as_ref()) {
             slot.set_start_ticks(start_ticks);
         }
         Some(CallStart {
@@ -120,16 +202,16 @@ pub(crate) fn slow_threshold_ns(meta: &Metadata) -> u64 {
 /// For sites with `explain(..)` that returned (a value or an `Err`), returns the call's summary
 /// and leaves the slow-query warning to the plan capture.
 #[inline]
-pub(crate) fn complete(
+pub(crate) fn complete<M: MemoryMode>(
     site: &'static Callsite,
-    start: CallStart,
+    start: CallStart<M>,
     end: CallEnd<'_>,
 ) -> Option<CallSummary> {
     let meta = site.metadata();
     // The call is over: the watchdog must not report it as still running.
     drop(start.watch);
     let duration_ns = clock::nanos_between(start.start_ticks, end.end_ticks);
-    let memory = start.memory.map(MemoryScope::exit).unwrap_or_default();
+    let memory = M::exit(start.memory);
     let threshold = slow_threshold_ns(meta);
     let slow = duration_ns >= threshold && !matches!(end.outcome, Outcome::Cancelled);
     let rec = CallRecord {
@@ -165,7 +247,10 @@ pub(crate) fn complete(
     } else {
         None
     };
-    drop(start.span);
+    // Moved out by pattern: with spans off (`None`) no drop glue is called at all.
+    if let Some(span) = start.span {
+        drop(span);
+    }
     if let Some(message) = violation {
         crate::budget::enforce(message);
     }
@@ -174,21 +259,36 @@ pub(crate) fn complete(
 
 /// The guard a synchronous monitored function holds while its body runs.
 ///
-/// Created by the macros; [`CallGuard::finish`] is called with the body's outcome. If the body
-/// unwinds instead, `Drop` counts a panic and lets the unwinding continue untouched.
-#[derive(Debug)]
+/// Created by the macros; [`Guard::finish`] is called with the body's outcome. If the body
+/// unwinds instead, `Drop` counts a panic and lets the unwinding continue untouched. The macros
+/// use [`CallGuard`] for sites that track memory and [`TimedGuard`] for timing-only ones.
 #[must_use]
-pub struct CallGuard {
+pub struct Guard<M: MemoryMode> {
     site: &'static Callsite,
-    start: Option<CallStart>,
+    start: Option<CallStart<M>>,
     saved_rows: RowTally,
     entered: Option<Box<tracing::span::EnteredSpan>>,
 }
 
-impl CallGuard {
+impl<M: MemoryMode> fmt::Debug for Guard<M> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Guard")
+            .field("site", &self.site.metadata().name)
+            .field("start", &self.start)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The guard of a site that may track memory (steps, queries with `memory`).
+pub type CallGuard = Guard<Tracked>;
+
+/// The guard of a timing-only site: no memory state at all.
+pub type TimedGuard = Guard<Untracked>;
+
+impl<M: MemoryMode> Guard<M> {
     /// Starts timing a call of `site`.
     #[inline]
-    pub fn enter(site: &'static Callsite) -> CallGuard {
+    pub fn enter(site: &'static Callsite) -> Guard<M> {
         let mut start = CallStart::begin(site);
         let entered = start
             .as_mut()
@@ -199,7 +299,7 @@ impl CallGuard {
         } else {
             RowTally::default()
         };
-        CallGuard {
+        Guard {
             site,
             start,
             saved_rows,
@@ -217,7 +317,7 @@ impl CallGuard {
         std::mem::forget(self);
     }
 
-    /// [`CallGuard::finish`] for `explain(..)` sites: returns the summary the plan capture needs.
+    /// [`Guard::finish`] for `explain(..)` sites: returns the summary the plan capture needs.
     #[inline]
     pub fn finish_explained(
         mut self,
@@ -254,7 +354,7 @@ impl CallGuard {
     }
 }
 
-impl Drop for CallGuard {
+impl<M: MemoryMode> Drop for Guard<M> {
     fn drop(&mut self) {
         if self.start.is_some() {
             // Not finished: the body unwound (or, for `-> !` functions, never returned normally).

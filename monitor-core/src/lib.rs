@@ -53,7 +53,9 @@ pub use config::{Config, ConfigBuilder, ConfigError};
 pub use explain::{ExplainError, ExplainOptions, ExplainPlan, ExplainPlanAsync};
 pub use explain_site::{CapturedPlan, ExplainMode, ExplainSite};
 pub use future::{ExplainedFuture, MonitoredFuture};
-pub use guard::{call_once, CallGuard, CallSummary};
+pub use guard::{
+    call_once, CallGuard, CallSummary, Guard, MemoryMode, TimedGuard, Tracked, Untracked,
+};
 pub use memory_scope::{memory_scope, MemoryReport, MemoryScopeGuard};
 pub use pipeline::{
     add_report_sink, last_report, remove_report_sink, EnteredRun, Instrumented, Pipeline,

@@ -158,6 +158,13 @@ fn generate(
         #[allow(unused_imports)]
         use #p::{ProbeAny as _, ProbeDebug as _, ProbeDisplay as _};
     };
+    // The same rule as `Metadata::new` and `.memory(true)` above: steps and `memory` queries
+    // measure memory; every other site gets the guard that carries no memory state.
+    let guard = if matches!(kind, Kind::Step) || args.memory.is_some() {
+        quote!(#p::CallGuard)
+    } else {
+        quote!(#p::TimedGuard)
+    };
 
     let body = if let Some(ex) = explain {
         explained_body(ExplainedParts {
@@ -169,6 +176,7 @@ fn generate(
             probe_imports: &probe_imports,
             rows_value: rows_of(quote!(__monitor_ret)),
             rows_ref: rows_of(quote!(&__monitor_ret)),
+            guard: &guard,
         })
     } else if sig.asyncness.is_some() {
         let fake_return = fake_return_edge(&sig.output);
@@ -200,7 +208,7 @@ fn generate(
     } else if is_never(&sig.output) {
         quote! {
             #callsite
-            let __monitor_guard = #p::CallGuard::enter(&__MONITOR_CALLSITE);
+            let __monitor_guard = #guard::enter(&__MONITOR_CALLSITE);
             #block
         }
     } else {
@@ -208,7 +216,7 @@ fn generate(
         let rows = rows_of(quote!(&__monitor_ret));
         quote! {
             #callsite
-            let __monitor_guard = #p::CallGuard::enter(&__MONITOR_CALLSITE);
+            let __monitor_guard = #guard::enter(&__MONITOR_CALLSITE);
             #[allow(unknown_lints, clippy::let_unit_value, clippy::redundant_closure_call)]
             let __monitor_ret #ann = #p::call_once(move || #block);
             {
@@ -245,6 +253,7 @@ struct ExplainedParts<'a> {
     probe_imports: &'a TokenStream,
     rows_value: TokenStream,
     rows_ref: TokenStream,
+    guard: &'a TokenStream,
 }
 
 /// The body of an `explain(..)` query: the usual measurement, then the plan capture after the
@@ -259,6 +268,7 @@ fn explained_body(x: ExplainedParts<'_>) -> TokenStream {
         probe_imports,
         rows_value,
         rows_ref,
+        guard,
     } = x;
     let site_static = explain.site_static(p);
     let prelude = explain.prelude();
@@ -283,7 +293,7 @@ fn explained_body(x: ExplainedParts<'_>) -> TokenStream {
             #callsite
             #site_static
             #prelude
-            let __monitor_guard = #p::CallGuard::enter(&__MONITOR_CALLSITE);
+            let __monitor_guard = #guard::enter(&__MONITOR_CALLSITE);
             #[allow(unknown_lints, clippy::let_unit_value, clippy::redundant_closure_call)]
             let __monitor_ret #ann = #p::call_once(move || #block);
             let #summary = {
