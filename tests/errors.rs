@@ -83,38 +83,32 @@ fn errors_are_counted_and_logged_with_their_text() {
     assert!(errors
         .iter()
         .all(|e| e.level == tracing::Level::ERROR && e.target == "monitor"));
-    let text = |name: &str| {
+    // The `error` (text) and `error_type` fields of a site's error event.
+    let field = |name: &str, key: &str| {
         errors
             .iter()
             .find(|e| e.str("name") == Some(name))
-            .and_then(|e| e.str("error"))
+            .and_then(|e| e.str(key))
             .map(ToOwned::to_owned)
     };
-    assert_eq!(
-        text("parse_total").as_deref(),
-        Some("invalid digit found in string")
-    );
-    assert_eq!(text("load_file").as_deref(), Some("cannot read orders.csv"));
-    assert_eq!(text("debug_only_error").as_deref(), Some("DebugOnly(7)"));
-    assert_eq!(text("aliased_result").as_deref(), Some("through an alias"));
-    // The error's type travels with it (the label exporters use), never its message.
-    let ty = |name: &str| {
-        errors
-            .iter()
-            .find(|e| e.str("name") == Some(name))
-            .and_then(|e| e.str("error_type"))
-            .map(ToOwned::to_owned)
-    };
-    assert_eq!(
-        ty("parse_total").as_deref(),
-        Some("core::num::error::ParseIntError")
-    );
-    assert_eq!(ty("load_file").as_deref(), Some("errors::LoadError"));
-    assert_eq!(ty("debug_only_error").as_deref(), Some("errors::DebugOnly"));
-    assert_eq!(
-        ty("aliased_result").as_deref(),
-        Some("alloc::string::String")
-    );
+    for (site, text, ty) in [
+        (
+            "parse_total",
+            "invalid digit found in string",
+            "core::num::error::ParseIntError",
+        ),
+        ("load_file", "cannot read orders.csv", "errors::LoadError"),
+        ("debug_only_error", "DebugOnly(7)", "errors::DebugOnly"),
+        (
+            "aliased_result",
+            "through an alias",
+            "alloc::string::String",
+        ),
+    ] {
+        assert_eq!(field(site, "error").as_deref(), Some(text), "{site}");
+        // The error's type travels with it (the label exporters use), never its message.
+        assert_eq!(field(site, "error_type").as_deref(), Some(ty), "{site}");
+    }
     let by_type = &snap.site("load_file").expect("registered").error_types;
     assert_eq!(
         by_type.iter().collect::<Vec<_>>(),
