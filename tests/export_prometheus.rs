@@ -164,3 +164,48 @@ fn only_metrics_is_served() {
         Some("text/plain; version=0.0.4")
     );
 }
+
+#[monitor_query("collected_lookup")]
+fn collected_lookup(fail: bool) -> Result<u32, std::num::ParseIntError> {
+    if fail {
+        "x".parse()
+    } else {
+        Ok(2)
+    }
+}
+
+/// A program that already serves a `prometheus::Registry` registers monitor's collector in it:
+/// the registry accepts the descriptions, gathers the same samples the endpoint serves (error
+/// types included), and its own encoder's text passes promtool.
+#[test]
+fn the_collector_serves_a_users_registry() {
+    let registry = prometheus::Registry::new();
+    registry
+        .register(Box::new(
+            monitor::export::prometheus::MonitorCollector::new(),
+        ))
+        .expect("the collector's descriptions are valid");
+    let _ = collected_lookup(false);
+    let _ = collected_lookup(true);
+    let _ = collected_lookup(true);
+
+    let mut text = String::new();
+    prometheus::TextEncoder::new()
+        .encode_utf8(&registry.gather(), &mut text)
+        .expect("the registry encodes what it gathered");
+    assert_eq!(
+        sample(&text, "monitor_calls_total", "collected_lookup"),
+        Some("3")
+    );
+    let errors = text
+        .lines()
+        .find(|l| l.starts_with("monitor_errors_total{") && l.contains("name=\"collected_lookup\""))
+        .unwrap_or_else(|| panic!("no error series:\n{text}"));
+    assert!(
+        errors.contains("error_type=\"core::num::error::ParseIntError\"") && errors.ends_with(" 2"),
+        "{errors}"
+    );
+    if let Err(complaints) = check_metrics(&text) {
+        panic!("promtool rejected the registry's exposition:\n{complaints}\n---\n{text}");
+    }
+}
