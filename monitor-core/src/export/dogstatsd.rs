@@ -8,8 +8,8 @@
 //!   gauges: `monitor.call.duration.avg`, `.p50`, `.p95`, `.p99` (quantiles from the delta of the
 //!   site's histogram, ±3.2 %).
 //!
-//! Lines are batched into datagrams of at most [`MAX_DATAGRAM`] bytes. Tag values have `,|#:@`
-//! replaced by `_`. The host is resolved at each flush until it resolves; an unresolvable host or
+//! Lines are batched into datagrams of at most [`MAX_DATAGRAM`] bytes. Tag values have `,|#@`
+//! and whitespace replaced by `_` (see [`tag_value`]). The host is resolved at each flush until it resolves; an unresolvable host or
 //! a failed send is one `warn` (until it works again), never an error for the pipeline.
 
 use super::catalog::{for_each_scalar, ns_to_seconds, MetricType, CALL_DURATION};

@@ -41,13 +41,16 @@ pub(crate) fn max_pipelines() -> usize {
     MAX_PIPELINES.load(Relaxed)
 }
 
-/// Makes a label value safe for StatsD-style tags (`key:value`, comma separated), where `,`, `|`,
-/// `#`, `:` and line breaks would break the datagram: those become `_`.
+/// Makes a label value safe for DogStatsD tags (`key:value`, comma separated): `,`, `|`, `#`
+/// and `@` would end the tag or the line's field, and whitespace is not allowed in a tag, so
+/// those become `_`. A `:` stays: only the first one separates key and value, and Datadog allows
+/// colons in values, so `error_type:std::io::error::Error` keeps its type readable.
 #[must_use]
 pub fn tag_value(v: &str) -> String {
     v.chars()
         .map(|c| match c {
-            ',' | '|' | '#' | ':' | '@' | '\n' | '\r' => '_',
+            ',' | '|' | '#' | '@' => '_',
+            c if c.is_whitespace() => '_',
             c => c,
         })
         .collect()
@@ -59,7 +62,11 @@ mod tests {
 
     #[test]
     fn tag_values_cannot_break_a_datagram() {
-        assert_eq!(tag_value("a,b|c#d:e\nf"), "a_b_c_d_e_f");
+        assert_eq!(tag_value("a,b|c#d:e\nf@g h"), "a_b_c_d:e_f_g_h");
+        assert_eq!(
+            tag_value("core::result::Result<u8, alloc::string::String>"),
+            "core::result::Result<u8__alloc::string::String>"
+        );
         assert_eq!(tag_value("load_orders"), "load_orders");
     }
 }
