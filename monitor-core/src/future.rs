@@ -124,7 +124,7 @@ where
         let this = self.project();
         if !*this.begun {
             *this.begun = true;
-            *this.start = CallStart::begin(this.site);
+            *this.start = CallStart::begin_async(this.site);
         }
         if this.start.is_none() {
             return this.inner.poll(cx);

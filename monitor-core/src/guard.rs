@@ -94,21 +94,46 @@ impl MemoryMode for Untracked {
     }
 }
 
+/// How the watchdog sees a running query that does not track memory (memory-tracking calls are
+/// in the in-flight table already).
+#[derive(Debug)]
+// The fields are never read: they are held for their `Drop`, which takes the query off the
+// watchdog's list when the call ends.
+#[allow(dead_code)]
+pub(crate) enum Watch {
+    /// A synchronous query, in its thread's record (two plain stores).
+    Thread(crate::running::Running),
+    /// An async query, which can move between threads: an in-flight slot.
+    Slot(InFlight),
+}
+
 /// Measurements taken at a call's entry, finished into a [`CallRecord`] at its exit.
 #[derive(Debug)]
 pub(crate) struct CallStart<M: MemoryMode = Tracked> {
     pub(crate) start_ticks: u64,
     pub(crate) memory: M::Scope,
-    /// The in-flight slot of a query that does not track memory, so the watchdog can see it.
-    pub(crate) watch: Option<InFlight>,
+    /// How the watchdog sees this query while it runs (see [`Watch`]).
+    pub(crate) watch: Option<Watch>,
     /// Boxed so that the common case (spans off) moves and drops one null pointer.
     pub(crate) span: Option<Box<tracing::Span>>,
 }
 
 impl<M: MemoryMode> CallStart<M> {
-    /// Registers the site if needed and takes the entry readings; `None` when recording is off.
+    /// Registers the site if needed and takes the entry readings of a synchronous call; `None`
+    /// when recording is off.
     #[inline]
     pub(crate) fn begin(site: &'static Callsite) -> Option<CallStart<M>> {
+        Self::begin_on(site, true)
+    }
+
+    /// [`CallStart::begin`] for an async call (one that may move between threads).
+    #[inline]
+    pub(crate) fn begin_async(site: &'static Callsite) -> Option<CallStart<M>> {
+        Self::begin_on(site, false)
+    }
+
+    #[inline]
+    fn begin_on(site: &'static Callsite, sync: bool) -> Option<CallStart<M>> {
         site.ensure_registered();
         if crate::config::disabled() {
             return None;
@@ -124,19 +149,27 @@ impl<M: MemoryMode> CallStart<M> {
                 monitor.kind = meta.kind.as_str()
             ))
         });
-        // Queries that declare their own `slow` threshold are watched while they run
-        // (`crate::watchdog`); memory-tracking calls already hold a slot. Claiming a slot costs
-        // more than the rest of a timing-only call, so undeclared queries are not watched.
-        let watch = (!M::tracks(&memory)
-            && meta.kind == Kind::Query
-            && meta.slow_ns > 0
-            && crate::config::watchdog())
-        .then(|| crate::inflight::claim(Some(site), 0))
-        .flatten();
+        // Every query is watched while it runs (`crate::watchdog`): memory-tracking ones through
+        // their in-flight slot, synchronous ones through their thread's record, async ones
+        // through a slot of their own.
+        let watched = !M::tracks(&memory) && meta.kind == Kind::Query && crate::config::watchdog();
+        let (reserved, slot) = match (watched, sync) {
+            (false, _) => (None, None),
+            (true, true) => (crate::running::reserve(), None),
+            (true, false) => (None, crate::inflight::claim(Some(site), 0)),
+        };
         let start_ticks = clock::now_ticks();
-        if let Some(slot) = M::slot(&memory).or(watch.as_ref()) {
+        if let Some(slot) = M::slot(&memory).or(slot.as_ref()) {
             slot.set_start_ticks(start_ticks);
         }
+        let watch = match (reserved, slot) {
+            (Some(r), _) => {
+                crate::sampler::ensure_running_for_queries();
+                Some(Watch::Thread(r.start(site, start_ticks)))
+            }
+            (None, Some(slot)) => Some(Watch::Slot(slot)),
+            (None, None) => None,
+        };
         Some(CallStart {
             start_ticks,
             memory,

@@ -39,6 +39,7 @@ pub mod report;
 pub mod rows;
 pub mod rss;
 pub mod run;
+mod running;
 pub mod sampler;
 mod slots;
 pub mod snapshot;

@@ -13,7 +13,10 @@
 
 use crate::clock;
 use std::cell::OnceCell;
-use std::sync::atomic::{AtomicU64, AtomicU8, Ordering::SeqCst};
+use std::sync::atomic::{
+    AtomicU64, AtomicU8,
+    Ordering::{Relaxed, SeqCst},
+};
 use std::time::{Duration, Instant};
 
 /// The thread's name, as shown in `/proc/self/task/*/comm`, `top -H` and debuggers.
@@ -71,6 +74,16 @@ pub(crate) fn ensure_running() {
     }
 }
 
+/// Starts the thread if it is not running, for a synchronous query just published in its
+/// thread's record ([`crate::running`]): a plain load when it runs, which it does while queries
+/// keep coming.
+#[inline]
+pub(crate) fn ensure_running_for_queries() {
+    if STATE.load(Relaxed) != RUNNING {
+        start();
+    }
+}
+
 #[cold]
 #[inline(never)]
 fn start() {
@@ -117,7 +130,7 @@ fn run() {
             continue;
         }
         last = now;
-        if crate::inflight::active_count() > 0 {
+        if crate::inflight::active_count() > 0 || crate::running::any() {
             idle_since = None;
             tick();
             continue;
@@ -127,7 +140,13 @@ fn run() {
             continue;
         }
         STATE.store(STOPPED, SeqCst);
-        if crate::inflight::active_count() == 0 {
+        // A synchronous query publishes itself with plain stores and then reads the state
+        // without a fence (`ensure_running_for_queries`), so it may have read "running" just
+        // before the store above while its own record write was still on its way. Give that
+        // write time to land before looking (stores become visible within nanoseconds; this
+        // wait is paid once per thread exit, not per call).
+        std::thread::sleep(Duration::from_millis(1));
+        if crate::inflight::active_count() == 0 && !crate::running::any() {
             return;
         }
         // A call arrived while we were leaving. Keep going, unless it already started a thread.
