@@ -19,30 +19,13 @@ use monitor_core::export::prometheus::{render, render_figures, MetricsServer};
 use monitor_core::{CallGuard, Callsite, Kind, Metadata, Outcome};
 use std::hint::black_box;
 use std::net::UdpSocket;
-use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-fn config() -> Criterion {
-    Criterion::default()
-        .measurement_time(Duration::from_secs(2))
-        .warm_up_time(Duration::from_millis(500))
-        .sample_size(30)
-}
-
-fn median_ns(group: &str, id: &str) -> Option<f64> {
-    let dir = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target"));
-    let path = dir
-        .join("criterion")
-        .join(group)
-        .join(id)
-        .join("new/estimates.json");
-    let v: serde_json::Value = serde_json::from_slice(&std::fs::read(path).ok()?).ok()?;
-    v["median"]["point_estimate"].as_f64()
-}
+#[path = "support/mod.rs"]
+mod support;
+use support::{config, median_ns};
 
 /// A call site made at run time (the macros make them `static`; a benchmark needs 1,000).
 fn leaked_site(name: String, kind: Kind) -> &'static Callsite {

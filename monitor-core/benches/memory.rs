@@ -14,29 +14,11 @@ use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
 use monitor_core::{hwm, memory::MemoryScope, rss, TrackingAllocator};
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::hint::black_box;
-use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-fn config() -> Criterion {
-    Criterion::default()
-        .measurement_time(Duration::from_secs(2))
-        .warm_up_time(Duration::from_millis(500))
-        .sample_size(30)
-}
-
-/// Median in ns of a finished benchmark, read back from criterion's output.
-fn median_ns(group: &str, id: &str) -> Option<f64> {
-    let dir = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target"));
-    let path = dir
-        .join("criterion")
-        .join(group)
-        .join(id)
-        .join("new/estimates.json");
-    let v: serde_json::Value = serde_json::from_slice(&std::fs::read(path).ok()?).ok()?;
-    v["median"]["point_estimate"].as_f64()
-}
+#[path = "support/mod.rs"]
+mod support;
+use support::{config, median_ns};
 
 fn ratio(group: &str, a: &str, b: &str, what: &str) {
     if let (Some(x), Some(y)) = (median_ns(group, a), median_ns(group, b)) {
