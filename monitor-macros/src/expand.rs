@@ -214,11 +214,15 @@ fn generate(
     } else {
         let ann = let_annotation(&sig.output);
         let rows = rows_of(quote!(&__monitor_ret));
+        // The closure's return type is set by the fake `return` before the body, so the body's
+        // value is checked against the function's return type and coerces exactly as without the
+        // macro (`Err(Box::new(e))` into `Box<dyn Error>`, `.into()` targets).
+        let fake_return = fake_return_edge(&sig.output);
         quote! {
             #callsite
             let __monitor_guard = #guard::enter(&__MONITOR_CALLSITE);
             #[allow(unknown_lints, clippy::let_unit_value, clippy::redundant_closure_call)]
-            let __monitor_ret #ann = #p::call_once(move || #block);
+            let __monitor_ret #ann = #p::call_once(move || { #fake_return #block });
             {
                 #probe_imports
                 __monitor_guard.finish((&&&#p::Probe(&__monitor_ret)).__monitor_outcome(), #rows);
@@ -289,13 +293,14 @@ fn explained_body(x: ExplainedParts<'_>) -> TokenStream {
     } else {
         let ann = let_annotation(&sig.output);
         let capture = explain.capture_sync(&summary);
+        let fake_return = fake_return_edge(&sig.output);
         quote! {
             #callsite
             #site_static
             #prelude
             let __monitor_guard = #guard::enter(&__MONITOR_CALLSITE);
             #[allow(unknown_lints, clippy::let_unit_value, clippy::redundant_closure_call)]
-            let __monitor_ret #ann = #p::call_once(move || #block);
+            let __monitor_ret #ann = #p::call_once(move || { #fake_return #block });
             let #summary = {
                 #probe_imports
                 __monitor_guard.finish_explained(
@@ -341,8 +346,9 @@ fn respan(tokens: TokenStream, span: Span) -> TokenStream {
         .collect()
 }
 
-/// Gives an `async move` block the function's return type, so type errors and `?` conversions
-/// behave as in the original `async fn` (tracing #2270).
+/// Gives an `async move` block, or the closure around a synchronous body, the function's return
+/// type, so type errors, coercions and `?` conversions behave as in the original function
+/// (tracing #2270).
 fn fake_return_edge(ret: &ReturnType) -> TokenStream {
     let (ann, span) = match ret {
         ReturnType::Default => (quote!(()), Span::call_site()),
