@@ -127,6 +127,6 @@ pub mod __private {
     pub use monitor_core::probe::{Probe, ProbeAny, ProbeDebug, ProbeDisplay};
     pub use monitor_core::{
         call_once, CallGuard, Callsite, ExplainMode, ExplainSite, ExplainedFuture, Kind, Metadata,
-        MonitoredFuture, RowCount, TimedGuard,
+        MonitoredFuture, RowCount, TimedGuard, Tracked, Untracked,
     };
 }

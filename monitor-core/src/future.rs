@@ -3,7 +3,7 @@
 
 use crate::callsite::Callsite;
 use crate::clock;
-use crate::guard::{complete, CallEnd, CallStart, CallSummary};
+use crate::guard::{complete, CallEnd, CallStart, CallSummary, MemoryMode};
 use crate::rows::{self, RowTally};
 use crate::stats::Outcome;
 use std::future::Future;
@@ -14,14 +14,16 @@ pin_project_lite::pin_project! {
     /// A future that measures the future it wraps; created by the macros for `async fn` bodies,
     /// `#[async_trait]` methods and functions returning `Box::pin(async move { .. })`.
     ///
-    /// It is `Send` exactly when the wrapped future and the probe are.
+    /// It is `Send` exactly when the wrapped future and the probe are. `M` is
+    /// [`Tracked`](crate::Tracked) for sites that measure memory and
+    /// [`Untracked`](crate::Untracked) for timing-only ones, chosen by the macro.
     #[must_use = "futures do nothing unless polled"]
-    pub struct MonitoredFuture<F, P> {
+    pub struct MonitoredFuture<F, P, M: MemoryMode> {
         #[pin]
         inner: F,
         site: &'static Callsite,
         probe: Option<P>,
-        start: Option<CallStart>,
+        start: Option<CallStart<M>>,
         begun: bool,
         busy_ns: u64,
         tally: RowTally,
@@ -29,7 +31,7 @@ pin_project_lite::pin_project! {
         summary: Option<CallSummary>,
     }
 
-    impl<F, P> PinnedDrop for MonitoredFuture<F, P> {
+    impl<F, P, M: MemoryMode> PinnedDrop for MonitoredFuture<F, P, M> {
         fn drop(this: Pin<&mut Self>) {
             let this = this.project();
             if let Some(start) = this.start.take() {
@@ -54,7 +56,7 @@ pin_project_lite::pin_project! {
     }
 }
 
-impl<F, P> std::fmt::Debug for MonitoredFuture<F, P> {
+impl<F, P, M: MemoryMode> std::fmt::Debug for MonitoredFuture<F, P, M> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("MonitoredFuture")
             .field("site", &self.site.metadata().name)
@@ -63,10 +65,11 @@ impl<F, P> std::fmt::Debug for MonitoredFuture<F, P> {
     }
 }
 
-impl<F, P> MonitoredFuture<F, P>
+impl<F, P, M> MonitoredFuture<F, P, M>
 where
     F: Future,
     P: for<'a> FnOnce(&'a F::Output) -> (Outcome<'a>, Option<u64>),
+    M: MemoryMode,
 {
     /// Wraps `inner`; `probe` reads the output's outcome and row count when it completes.
     pub fn new(site: &'static Callsite, inner: F, probe: P) -> Self {
@@ -84,15 +87,15 @@ where
 }
 
 /// Counts a panic if `poll` unwinds; disarmed when it returns.
-struct PollUnwind<'a> {
+struct PollUnwind<'a, M: MemoryMode> {
     site: &'static Callsite,
-    start: &'a mut Option<CallStart>,
+    start: &'a mut Option<CallStart<M>>,
     busy_ns: u64,
     t0: u64,
     armed: bool,
 }
 
-impl Drop for PollUnwind<'_> {
+impl<M: MemoryMode> Drop for PollUnwind<'_, M> {
     fn drop(&mut self) {
         if self.armed {
             if let Some(start) = self.start.take() {
@@ -113,10 +116,11 @@ impl Drop for PollUnwind<'_> {
     }
 }
 
-impl<F, P> Future for MonitoredFuture<F, P>
+impl<F, P, M> Future for MonitoredFuture<F, P, M>
 where
     F: Future,
     P: for<'a> FnOnce(&'a F::Output) -> (Outcome<'a>, Option<u64>),
+    M: MemoryMode,
 {
     type Output = F::Output;
 
@@ -133,8 +137,8 @@ where
         let span = this.start.as_ref().and_then(|s| s.span.as_deref().cloned());
         let entered = span.as_ref().map(tracing::Span::enter);
         let saved = rows::swap_in(*this.tally);
-        if let Some(m) = this.start.as_mut().and_then(|s| s.memory.as_mut()) {
-            m.resume();
+        if let Some(s) = this.start.as_mut() {
+            M::resume(&mut s.memory);
         }
         let t0 = clock::now_ticks();
         let mut unwind = PollUnwind {
@@ -149,9 +153,9 @@ where
         let t1 = clock::now_ticks();
         *this.busy_ns += clock::nanos_between(t0, t1);
         *this.tally = rows::swap_in(saved);
-        if let Some(m) = unwind.start.as_mut().and_then(|s| s.memory.as_mut()) {
+        if let Some(s) = unwind.start.as_mut() {
             // Allocations are counted per thread: bank this poll's before the next may run elsewhere.
-            m.suspend();
+            M::suspend(&mut s.memory);
         }
         drop(entered);
         if let Poll::Ready(out) = &poll {
@@ -178,29 +182,30 @@ pin_project_lite::pin_project! {
     /// A [`MonitoredFuture`] of an `explain(..)` site: its output comes with the call's
     /// [`CallSummary`], which the generated code hands to the plan capture.
     #[must_use = "futures do nothing unless polled"]
-    pub struct ExplainedFuture<F, P> {
+    pub struct ExplainedFuture<F, P, M: MemoryMode> {
         #[pin]
-        inner: MonitoredFuture<F, P>,
+        inner: MonitoredFuture<F, P, M>,
     }
 }
 
-impl<F, P> std::fmt::Debug for ExplainedFuture<F, P> {
+impl<F, P, M: MemoryMode> std::fmt::Debug for ExplainedFuture<F, P, M> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         self.inner.fmt(f)
     }
 }
 
-impl<F, P> ExplainedFuture<F, P> {
+impl<F, P, M: MemoryMode> ExplainedFuture<F, P, M> {
     /// Wraps a monitored future.
-    pub fn new(inner: MonitoredFuture<F, P>) -> Self {
+    pub fn new(inner: MonitoredFuture<F, P, M>) -> Self {
         ExplainedFuture { inner }
     }
 }
 
-impl<F, P> Future for ExplainedFuture<F, P>
+impl<F, P, M> Future for ExplainedFuture<F, P, M>
 where
     F: Future,
     P: for<'a> FnOnce(&'a F::Output) -> (Outcome<'a>, Option<u64>),
+    M: MemoryMode,
 {
     type Output = (F::Output, Option<CallSummary>);
 

@@ -28,6 +28,10 @@ pub trait MemoryMode: sealed::Sealed + fmt::Debug + 'static {
     fn tracks(scope: &Self::Scope) -> bool;
     /// Takes the exit readings.
     fn exit(scope: Self::Scope) -> MemoryFigures;
+    /// An async call starts a poll (its thread's allocations count from here).
+    fn resume(scope: &mut Self::Scope);
+    /// An async call's poll ended (bank the thread's allocations before it moves).
+    fn suspend(scope: &mut Self::Scope);
 }
 
 /// [`MemoryMode`] of sites that may track memory (decided by their `Metadata::memory`).
@@ -65,6 +69,20 @@ impl MemoryMode for Tracked {
     fn exit(scope: Self::Scope) -> MemoryFigures {
         scope.map(MemoryScope::exit).unwrap_or_default()
     }
+
+    #[inline]
+    fn resume(scope: &mut Self::Scope) {
+        if let Some(m) = scope {
+            m.resume();
+        }
+    }
+
+    #[inline]
+    fn suspend(scope: &mut Self::Scope) {
+        if let Some(m) = scope {
+            m.suspend();
+        }
+    }
 }
 
 impl MemoryMode for Untracked {
@@ -92,6 +110,12 @@ impl MemoryMode for Untracked {
     fn exit((): Self::Scope) -> MemoryFigures {
         MemoryFigures::default()
     }
+
+    #[inline]
+    fn resume((): &mut Self::Scope) {}
+
+    #[inline]
+    fn suspend((): &mut Self::Scope) {}
 }
 
 /// How the watchdog sees a running query that does not track memory (memory-tracking calls are

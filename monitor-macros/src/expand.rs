@@ -160,10 +160,10 @@ fn generate(
     };
     // The same rule as `Metadata::new` and `.memory(true)` above: steps and `memory` queries
     // measure memory; every other site gets the guard that carries no memory state.
-    let guard = if matches!(kind, Kind::Step) || args.memory.is_some() {
-        quote!(#p::CallGuard)
+    let (guard, mode) = if matches!(kind, Kind::Step) || args.memory.is_some() {
+        (quote!(#p::CallGuard), quote!(#p::Tracked))
     } else {
-        quote!(#p::TimedGuard)
+        (quote!(#p::TimedGuard), quote!(#p::Untracked))
     };
 
     let body = if let Some(ex) = explain {
@@ -177,12 +177,13 @@ fn generate(
             rows_value: rows_of(quote!(__monitor_ret)),
             rows_ref: rows_of(quote!(&__monitor_ret)),
             guard: &guard,
+            mode: &mode,
         })
     } else if sig.asyncness.is_some() {
         let fake_return = fake_return_edge(&sig.output);
         let rows = rows_of(quote!(__monitor_ret));
         let fut = quote!(async move { #fake_return #block });
-        let wrapped = monitored_future(&p, &fut, &probe_imports, &rows);
+        let wrapped = monitored_future(&p, &mode, &fut, &probe_imports, &rows);
         quote! {
             #callsite
             #wrapped.await
@@ -192,11 +193,12 @@ fn generate(
         let mut stmts = block.stmts.clone();
         let tail = match shape {
             AsyncShape::BoxPin(a) => {
-                let wrapped = monitored_future(&p, &a.to_token_stream(), &probe_imports, &rows);
+                let wrapped =
+                    monitored_future(&p, &mode, &a.to_token_stream(), &probe_imports, &rows);
                 quote!(::std::boxed::Box::pin(#wrapped))
             }
             AsyncShape::Block(a) => {
-                monitored_future(&p, &a.to_token_stream(), &probe_imports, &rows)
+                monitored_future(&p, &mode, &a.to_token_stream(), &probe_imports, &rows)
             }
         };
         stmts.pop();
@@ -258,6 +260,7 @@ struct ExplainedParts<'a> {
     rows_value: TokenStream,
     rows_ref: TokenStream,
     guard: &'a TokenStream,
+    mode: &'a TokenStream,
 }
 
 /// The body of an `explain(..)` query: the usual measurement, then the plan capture after the
@@ -273,6 +276,7 @@ fn explained_body(x: ExplainedParts<'_>) -> TokenStream {
         rows_value,
         rows_ref,
         guard,
+        mode,
     } = x;
     let site_static = explain.site_static(p);
     let prelude = explain.prelude();
@@ -280,7 +284,7 @@ fn explained_body(x: ExplainedParts<'_>) -> TokenStream {
     if sig.asyncness.is_some() {
         let fake_return = fake_return_edge(&sig.output);
         let fut = quote!(async move { #fake_return #block });
-        let wrapped = monitored_future(p, &fut, probe_imports, &rows_value);
+        let wrapped = monitored_future(p, mode, &fut, probe_imports, &rows_value);
         let capture = explain.capture_async(&summary);
         quote! {
             #callsite
@@ -314,15 +318,16 @@ fn explained_body(x: ExplainedParts<'_>) -> TokenStream {
     }
 }
 
-/// `MonitoredFuture::new(&__MONITOR_CALLSITE, fut, |ret| (outcome, rows))`.
+/// `MonitoredFuture::<_, _, Mode>::new(&__MONITOR_CALLSITE, fut, |ret| (outcome, rows))`.
 fn monitored_future(
     p: &TokenStream,
+    mode: &TokenStream,
     fut: &TokenStream,
     imports: &TokenStream,
     rows: &TokenStream,
 ) -> TokenStream {
     quote! {
-        #p::MonitoredFuture::new(&__MONITOR_CALLSITE, #fut, |__monitor_ret| {
+        #p::MonitoredFuture::<_, _, #mode>::new(&__MONITOR_CALLSITE, #fut, |__monitor_ret| {
             #imports
             ((&&&#p::Probe(__monitor_ret)).__monitor_outcome(), #rows)
         })
