@@ -86,4 +86,16 @@ fn the_panic_text_reaches_events_and_reports_and_the_programs_hook_still_runs() 
     assert_eq!(messages[0], row);
     assert_eq!(messages[1], q);
     assert_eq!(messages[2], any);
+
+    // Turned off (`MONITOR_PANIC_TEXT=0` does the same at start-up): no text is used any more.
+    monitor::Config::builder().panic_text(false).install();
+    let run = Pipeline::start("panic_text_off");
+    let (_, events) = capture(|| assert!(catch_unwind(|| parse_row("y")).is_err()));
+    let report = run.finish();
+    let event = events
+        .iter()
+        .find(|e| e.message == "call panicked")
+        .expect("the panic is still an event");
+    assert_eq!(event.str("panic"), None);
+    assert_eq!(report.errors[0].message, "panicked");
 }

@@ -210,7 +210,8 @@ pub struct Config {
     /// Report queries still running past their slow threshold (see `crate::watchdog`).
     pub watchdog: bool,
     /// Chain a panic hook that keeps each panic's message for the run's error list and the
-    /// `call panicked` event (see `crate::panic_text`). Once installed it stays.
+    /// `call panicked` event (see `crate::panic_text`). Once installed the hook stays; turned off
+    /// later, the texts it keeps are no longer used.
     pub panic_text: bool,
 }
 
@@ -423,6 +424,11 @@ pub(crate) fn enforce_budgets() -> bool {
 #[inline]
 pub(crate) fn reset_hwm() -> bool {
     RESET_HWM.load(Relaxed)
+}
+
+#[inline]
+pub(crate) fn panic_text() -> bool {
+    PANIC_TEXT.load(Relaxed)
 }
 
 #[inline]

@@ -66,6 +66,9 @@ fn remember(info: &PanicHookInfo<'_>) {
 /// The text of this thread's latest panic, if it began at or after `start_ticks` (so a call
 /// never gets the text of an earlier, caught panic).
 pub(crate) fn since(start_ticks: u64) -> Option<String> {
+    if !crate::config::panic_text() {
+        return None;
+    }
     LAST.try_with(|last| {
         last.try_borrow().ok().and_then(|last| {
             last.as_ref()
