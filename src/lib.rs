@@ -33,6 +33,9 @@ pub use monitor_core::{
     Snapshot,
 };
 
+/// Name an error's kind for the `error_type` label (an enum's variant) instead of its Rust type.
+pub use monitor_core::probe::ErrorLabel;
+
 /// Memory: the exact heap tracker (install it as the `#[global_allocator]`), and the memory
 /// mechanisms in detail ([`memory`] explains how a call's peak is found).
 pub use monitor_core::{memory, memory_scope, MemoryReport, MemoryScopeGuard, TrackingAllocator};
@@ -124,7 +127,7 @@ pub use monitor_macros::monitor_query;
 pub mod __private {
     pub use ::core::option::Option;
     pub use ::core::{file, line, module_path};
-    pub use monitor_core::probe::{Probe, ProbeAny, ProbeDebug, ProbeDisplay};
+    pub use monitor_core::probe::{Probe, ProbeAny, ProbeDebug, ProbeDisplay, ProbeLabel};
     pub use monitor_core::{
         call_once, CallGuard, Callsite, ExplainMode, ExplainSite, ExplainedFuture, Kind, Metadata,
         MonitoredFuture, RowCount, TimedGuard, Tracked, Untracked,

@@ -1,60 +1,62 @@
-//! Which error types a site's calls returned, counted per type: lock-free, allocation-free and
+//! Which kinds of error a site's calls returned, counted per kind: lock-free, allocation-free and
 //! bounded.
 //!
-//! Exporters label error counters with the error's *type* (`std::any::type_name` of `E` in
-//! `Result<T, E>`), never its message: a type is a small, fixed set fixed by the code, a message
-//! can carry ids and values and would make the series count unbounded. Each site keeps
-//! [`ERROR_TYPE_SLOTS`] slots; a type is given the first free slot the first time it is returned
-//! (a compare-and-swap, on the error path only), and errors of further types are counted by
-//! nobody but the site's total, so they show up as [`OTHER`](crate::export::labels::OVERFLOW)
-//! when exported (`errors - sum of the slots`).
+//! Exporters label error counters with the error's *kind*, never its message: a kind is one of a
+//! small set fixed by the code, a message can carry ids and values and would make the series
+//! count unbounded. The kind is the error's type (`std::any::type_name` of `E` in
+//! `Result<T, E>`), or what the error says it is when its type implements
+//! [`ErrorLabel`](crate::probe::ErrorLabel) (an enum naming its variant).
 //!
-//! A slot stores the `type_name::<E>` *function pointer*, a single word, so claiming it is one
-//! atomic operation; the name is read through it only when a slot is compared or exported.
-//! The same type can have two function pointers (one per codegen unit), so slots are compared by
-//! pointer first and by name second.
+//! Each site keeps [`ERROR_TYPE_SLOTS`] slots; a kind takes the first free slot the first time it
+//! is returned (a compare-and-swap, on the error path only), and errors of further kinds are
+//! counted only in the site's total, so they show up as
+//! [`OVERFLOW`](crate::export::labels::OVERFLOW) when exported (`errors - sum of the slots`).
+//! A slot holds a `&'static str` as a pointer and a length: the length is written first and the
+//! pointer published after it, and a slot being claimed (its pointer [`CLAIMING`]) is passed
+//! over, so in a rare race one kind can take two slots; [`ErrorTypeCounts::load`] adds those
+//! together.
 
 use std::fmt;
-use std::sync::atomic::{AtomicPtr, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicPtr, AtomicU64, AtomicUsize, Ordering};
 
-/// How many error types each site counts separately.
+/// How many error kinds each site counts separately.
 pub const ERROR_TYPE_SLOTS: usize = 4;
 
-/// Returns an error type's name: `std::any::type_name::<E>` of the returned `E`.
-pub type TypeNameFn = fn() -> &'static str;
+/// A slot's pointer while its claimer writes the length (never the address of a label: labels
+/// are never empty, see [`ErrorTypeCounts::record`]).
+const CLAIMING: *mut u8 = std::ptr::dangling_mut::<u8>();
 
 struct Slot {
-    /// A [`TypeNameFn`] cast to a pointer; null while free.
-    type_name: AtomicPtr<()>,
+    /// The label's bytes; null while free, [`CLAIMING`] while being claimed.
+    name: AtomicPtr<u8>,
+    /// The label's length, written before `name` is published.
+    len: AtomicUsize,
     count: AtomicU64,
 }
 
 impl Slot {
     const fn new() -> Self {
         Slot {
-            type_name: AtomicPtr::new(std::ptr::null_mut()),
+            name: AtomicPtr::new(std::ptr::null_mut()),
+            len: AtomicUsize::new(0),
             count: AtomicU64::new(0),
         }
     }
+
+    /// The slot's label, if one is published.
+    fn label(&self) -> Option<&'static str> {
+        let p = self.name.load(Ordering::Acquire);
+        if p.is_null() || p == CLAIMING {
+            return None;
+        }
+        let len = self.len.load(Ordering::Relaxed);
+        // SAFETY: `p` and `len` were taken together from a `&'static str` in `record`; `len` was
+        // stored before `p` was published with `Release`, and read after the `Acquire` load.
+        Some(unsafe { std::str::from_utf8_unchecked(std::slice::from_raw_parts(p, len)) })
+    }
 }
 
-fn to_ptr(f: TypeNameFn) -> *mut () {
-    f as *mut ()
-}
-
-fn from_ptr(p: *mut ()) -> TypeNameFn {
-    debug_assert!(!p.is_null());
-    // SAFETY: slots hold only null or pointers made by `to_ptr` from a `TypeNameFn`, and callers
-    // check for null first; a function pointer round-trips through a data pointer of the same
-    // size on every platform Rust supports.
-    unsafe { std::mem::transmute::<*mut (), TypeNameFn>(p) }
-}
-
-fn same_type(stored: *mut (), f: TypeNameFn) -> bool {
-    stored == to_ptr(f) || from_ptr(stored)() == f()
-}
-
-/// Per-type error counts of one site (or of one site within one run).
+/// Per-kind error counts of one site (or of one site within one run).
 pub struct ErrorTypeCounts {
     slots: [Slot; ERROR_TYPE_SLOTS],
 }
@@ -82,27 +84,34 @@ impl ErrorTypeCounts {
         }
     }
 
-    /// Counts one error of the type `type_name` names. Returns `false` when every slot is taken
-    /// by other types (the error then counts only in the site's total).
-    pub fn record(&self, type_name: TypeNameFn) -> bool {
+    /// Counts one error of kind `label` (an empty label counts as `unknown`). Returns `false`
+    /// when every slot is taken by other kinds (the error then counts only in the site's total).
+    pub fn record(&self, label: &'static str) -> bool {
+        let label = if label.is_empty() { "unknown" } else { label };
+        let ptr = label.as_ptr().cast_mut();
         for slot in &self.slots {
-            let mut stored = slot.type_name.load(Ordering::Acquire);
+            let mut stored = slot.name.load(Ordering::Acquire);
             if stored.is_null() {
-                match slot.type_name.compare_exchange(
+                match slot.name.compare_exchange(
                     std::ptr::null_mut(),
-                    to_ptr(type_name),
-                    Ordering::AcqRel,
+                    CLAIMING,
+                    Ordering::Acquire,
                     Ordering::Acquire,
                 ) {
                     Ok(_) => {
+                        slot.len.store(label.len(), Ordering::Relaxed);
+                        slot.name.store(ptr, Ordering::Release);
                         slot.count.fetch_add(1, Ordering::Relaxed);
                         return true;
                     }
-                    // Another thread claimed it first, perhaps for this very type.
+                    // Another thread claimed it first, perhaps for this very kind.
                     Err(now) => stored = now,
                 }
             }
-            if same_type(stored, type_name) {
+            if stored == CLAIMING {
+                continue;
+            }
+            if slot.label() == Some(label) {
                 slot.count.fetch_add(1, Ordering::Relaxed);
                 return true;
             }
@@ -110,14 +119,20 @@ impl ErrorTypeCounts {
         false
     }
 
-    /// The counts, in the order the types were first seen.
+    /// The counts, in the order the kinds were first seen.
     #[must_use]
     pub fn load(&self) -> ErrorTypeValues {
         let mut out = ErrorTypeValues::default();
-        for (o, slot) in out.0.iter_mut().zip(&self.slots) {
-            let p = slot.type_name.load(Ordering::Acquire);
-            if !p.is_null() {
-                *o = Some((from_ptr(p)(), slot.count.load(Ordering::Relaxed)));
+        let mut n = 0;
+        for slot in &self.slots {
+            let Some(label) = slot.label() else { continue };
+            let count = slot.count.load(Ordering::Relaxed);
+            // A kind that raced into two slots is one kind.
+            if let Some(e) = out.0[..n].iter_mut().flatten().find(|(l, _)| *l == label) {
+                e.1 += count;
+            } else {
+                out.0[n] = Some((label, count));
+                n += 1;
             }
         }
         out
@@ -127,13 +142,12 @@ impl ErrorTypeCounts {
     pub fn reset(&self) {
         for slot in &self.slots {
             slot.count.store(0, Ordering::Relaxed);
-            slot.type_name
-                .store(std::ptr::null_mut(), Ordering::Release);
+            slot.name.store(std::ptr::null_mut(), Ordering::Release);
         }
     }
 }
 
-/// A plain copy of [`ErrorTypeCounts`]: up to [`ERROR_TYPE_SLOTS`] `(type name, errors)` pairs.
+/// A plain copy of [`ErrorTypeCounts`]: up to [`ERROR_TYPE_SLOTS`] `(kind, errors)` pairs.
 #[derive(Clone, Copy, Default, PartialEq, Eq)]
 pub struct ErrorTypeValues([Option<(&'static str, u64)>; ERROR_TYPE_SLOTS]);
 
@@ -144,12 +158,12 @@ impl fmt::Debug for ErrorTypeValues {
 }
 
 impl ErrorTypeValues {
-    /// `(type name, errors)` for each type counted separately, in first-seen order.
+    /// `(kind, errors)` for each kind counted separately, in first-seen order.
     pub fn iter(&self) -> impl Iterator<Item = (&'static str, u64)> + '_ {
         self.0.iter().flatten().copied()
     }
 
-    /// Errors counted under a named type.
+    /// Errors counted under a named kind.
     #[must_use]
     pub fn named_total(&self) -> u64 {
         self.iter().map(|(_, n)| n).sum()
@@ -167,14 +181,14 @@ mod tests {
     #[test]
     fn counts_per_type_in_first_seen_order_and_bounds_the_types() {
         let c = ErrorTypeCounts::new();
-        assert!(c.record(type_name::<std::io::Error>));
-        assert!(c.record(type_name::<Timeout>));
-        assert!(c.record(type_name::<std::io::Error>));
-        assert!(c.record(type_name::<String>));
-        assert!(c.record(type_name::<u8>));
+        assert!(c.record(type_name::<std::io::Error>()));
+        assert!(c.record(type_name::<Timeout>()));
+        assert!(c.record(type_name::<std::io::Error>()));
+        assert!(c.record(type_name::<String>()));
+        assert!(c.record(type_name::<u8>()));
         // All four slots are taken: a fifth type is not counted separately.
-        assert!(!c.record(type_name::<u16>));
-        assert!(c.record(type_name::<Timeout>));
+        assert!(!c.record(type_name::<u16>()));
+        assert!(c.record(type_name::<Timeout>()));
         let v: Vec<_> = c.load().iter().collect();
         assert_eq!(
             v,
@@ -191,19 +205,19 @@ mod tests {
     }
 
     #[test]
-    fn a_type_keeps_one_slot_whatever_its_function_pointer() {
-        // Two distinct functions returning the same name stand for two codegen units' copies of
-        // `type_name::<E>`.
-        fn a() -> &'static str {
-            "my::Error"
-        }
-        fn b() -> &'static str {
-            "my::Error"
-        }
+    fn a_kind_keeps_one_slot_whatever_its_address() {
+        // The same text at two addresses (two crates' copies of one type name, or a label built
+        // into two binaries' data) is one kind.
+        static A: &str = "my::Error";
+        let b: &'static str = Box::leak(String::from("my::Error").into_boxed_str());
         let c = ErrorTypeCounts::new();
-        c.record(a);
+        c.record(A);
         c.record(b);
-        assert_eq!(c.load().iter().collect::<Vec<_>>(), [("my::Error", 2)]);
+        c.record("");
+        assert_eq!(
+            c.load().iter().collect::<Vec<_>>(),
+            [("my::Error", 2), ("unknown", 1)]
+        );
     }
 
     #[test]
@@ -215,9 +229,9 @@ mod tests {
                 s.spawn(move || {
                     for i in 0..10_000 {
                         if (i + t) % 2 == 0 {
-                            c.record(type_name::<std::io::Error>);
+                            c.record(type_name::<std::io::Error>());
                         } else {
-                            c.record(type_name::<Timeout>);
+                            c.record(type_name::<Timeout>());
                         }
                     }
                 });

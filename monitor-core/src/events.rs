@@ -79,7 +79,7 @@ fn emit_call_finished(meta: &Metadata, rec: &CallRecord<'_>) {
             name = meta.name,
             kind = meta.kind.as_str(),
             duration_ms = ms(rec.duration_ns),
-            error_type = e.type_name(),
+            error_type = e.label(),
             error = %crate::sql::error_message(meta.kind, &e),
             "call returned an error"
         ),

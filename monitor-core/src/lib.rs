@@ -63,6 +63,7 @@ pub use pipeline::{
     PipelineBuilder, Run, RunHandle, SinkId,
 };
 pub use plan::{Finding, FindingKind, Plan, PlanSource};
+pub use probe::ErrorLabel;
 pub use report::{Report, ReportError, RunStatus};
 pub use rows::{record_rows, record_rows_in, RowCount};
 pub use run::RunLimits;

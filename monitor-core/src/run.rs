@@ -401,7 +401,7 @@ impl RunState {
                 self.errors.push_with(|| ErrorEntry {
                     site,
                     panicked: false,
-                    error_type: Some(e.type_name()),
+                    error_type: Some(e.label()),
                     message: crate::sql::error_message(site.metadata().kind, &e),
                     at_ns: end_ns,
                 });

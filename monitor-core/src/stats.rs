@@ -3,7 +3,7 @@
 //! The same [`SiteStats`] type serves a site's process-wide totals (inside its `static`) and its
 //! totals within one pipeline run, so both are filled by the same [`SiteStats::record`].
 
-use crate::error_types::{ErrorTypeCounts, ErrorTypeValues, TypeNameFn};
+use crate::error_types::{ErrorTypeCounts, ErrorTypeValues};
 use crate::histogram::{AtomicHistogram, HistogramCounts};
 use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
@@ -33,11 +33,12 @@ impl fmt::Debug for Outcome<'_> {
 }
 
 /// A borrowed error, formatted lazily (only if a log line or report actually needs the text),
-/// with its type's name (what exporters label errors with; see [`crate::error_types`]).
+/// with its kind: what exporters label errors with (see [`crate::error_types`]).
 #[derive(Clone, Copy)]
 pub struct ErrorText<'a> {
     shown: Shown<'a>,
-    type_name: TypeNameFn,
+    type_name: &'static str,
+    label: &'static str,
 }
 
 #[derive(Clone, Copy)]
@@ -48,47 +49,66 @@ enum Shown<'a> {
 }
 
 impl<'a> ErrorText<'a> {
-    /// An error shown with its `Display`.
+    /// An error shown with its `Display`, labelled with its type.
     #[must_use]
     pub fn display<E: fmt::Display>(error: &'a E) -> Self {
+        let type_name = std::any::type_name::<E>();
         ErrorText {
             shown: Shown::Display(error),
-            type_name: std::any::type_name::<E>,
+            type_name,
+            label: type_name,
         }
     }
 
-    /// An error that has only `Debug`.
+    /// An error shown with its `Display`, labelled with the kind it names itself
+    /// ([`ErrorLabel`](crate::probe::ErrorLabel)).
+    #[must_use]
+    pub fn labelled<E: fmt::Display>(error: &'a E, label: &'static str) -> Self {
+        ErrorText {
+            shown: Shown::Display(error),
+            type_name: std::any::type_name::<E>(),
+            label,
+        }
+    }
+
+    /// An error that has only `Debug`, labelled with its type.
     #[must_use]
     pub fn debug<E: fmt::Debug>(error: &'a E) -> Self {
+        let type_name = std::any::type_name::<E>();
         ErrorText {
             shown: Shown::Debug(error),
-            type_name: std::any::type_name::<E>,
+            type_name,
+            label: type_name,
         }
     }
 
-    /// An error known only by a fixed text (its type is `unknown`).
+    /// An error known only by a fixed text (its type and kind are `unknown`).
     #[must_use]
     pub fn opaque(text: &'static str) -> Self {
         ErrorText {
             shown: Shown::Opaque(text),
-            type_name: || "unknown",
+            type_name: "unknown",
+            label: "unknown",
         }
     }
 
     /// The error's type, as `std::any::type_name` spells it (`std::io::error::Error`).
     #[must_use]
     pub fn type_name(&self) -> &'static str {
-        (self.type_name)()
+        self.type_name
     }
 
-    pub(crate) fn type_name_fn(&self) -> TypeNameFn {
-        self.type_name
+    /// The error's kind for labels: what its [`ErrorLabel`](crate::probe::ErrorLabel) says, else
+    /// its type.
+    #[must_use]
+    pub fn label(&self) -> &'static str {
+        self.label
     }
 }
 
 impl fmt::Debug for ErrorText<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "ErrorText({}: {self})", self.type_name())
+        write!(f, "ErrorText({}: {self})", self.label())
     }
 }
 
@@ -272,7 +292,7 @@ impl SiteStats {
             Outcome::Ok => {}
             Outcome::Err(e) => {
                 self.errors.fetch_add(1, Relaxed);
-                self.error_types.record(e.type_name_fn());
+                self.error_types.record(e.label());
             }
             Outcome::Panicked => {
                 self.panics.fetch_add(1, Relaxed);

@@ -156,7 +156,7 @@ fn generate(
     };
     let probe_imports = quote! {
         #[allow(unused_imports)]
-        use #p::{ProbeAny as _, ProbeDebug as _, ProbeDisplay as _};
+        use #p::{ProbeAny as _, ProbeDebug as _, ProbeDisplay as _, ProbeLabel as _};
     };
     // The same rule as `Metadata::new` and `.memory(true)` above: steps and `memory` queries
     // measure memory; every other site gets the guard that carries no memory state.
@@ -227,7 +227,7 @@ fn generate(
             let __monitor_ret #ann = #p::call_once(move || { #fake_return #block });
             {
                 #probe_imports
-                __monitor_guard.finish((&&&#p::Probe(&__monitor_ret)).__monitor_outcome(), #rows);
+                __monitor_guard.finish((&&&&#p::Probe(&__monitor_ret)).__monitor_outcome(), #rows);
             }
             __monitor_ret
         }
@@ -308,7 +308,7 @@ fn explained_body(x: ExplainedParts<'_>) -> TokenStream {
             let #summary = {
                 #probe_imports
                 __monitor_guard.finish_explained(
-                    (&&&#p::Probe(&__monitor_ret)).__monitor_outcome(),
+                    (&&&&#p::Probe(&__monitor_ret)).__monitor_outcome(),
                     #rows_ref,
                 )
             };
@@ -329,7 +329,7 @@ fn monitored_future(
     quote! {
         #p::MonitoredFuture::<_, _, #mode>::new(&__MONITOR_CALLSITE, #fut, |__monitor_ret| {
             #imports
-            ((&&&#p::Probe(__monitor_ret)).__monitor_outcome(), #rows)
+            ((&&&&#p::Probe(__monitor_ret)).__monitor_outcome(), #rows)
         })
     }
 }

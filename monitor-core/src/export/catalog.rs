@@ -5,7 +5,7 @@
 //! |---|---|---|---|
 //! | `monitor_call_duration_seconds` | histogram | pipeline, kind, name | wall time per call |
 //! | `monitor_calls_total` | counter | pipeline, kind, name | finished calls |
-//! | `monitor_errors_total` | counter | pipeline, kind, name, error_type | calls that returned `Err`, by the error's type (`std::any::type_name`; at most 4 per site, then `__other__`) |
+//! | `monitor_errors_total` | counter | pipeline, kind, name, error_type | calls that returned `Err`, by the error's kind (its `ErrorLabel`, else `std::any::type_name`; at most 4 per site, then `__other__`) |
 //! | `monitor_panics_total` | counter | pipeline, kind, name | calls that panicked |
 //! | `monitor_cancelled_total` | counter | pipeline, kind, name | async calls dropped before completion |
 //! | `monitor_slow_calls_total` | counter | pipeline, kind, name | calls past their slow threshold |
