@@ -33,8 +33,10 @@ pub use monitor_core::{
     Snapshot,
 };
 
-/// Name an error's kind for the `error_type` label (an enum's variant) instead of its Rust type.
+/// Name an error's kind for the `error_type` label (an enum's variant) instead of its Rust type;
+/// `#[derive(monitor::ErrorLabel)]` names an enum's variants `Type::Variant`.
 pub use monitor_core::probe::ErrorLabel;
+pub use monitor_macros::ErrorLabel;
 
 /// Memory: the exact heap tracker (install it as the `#[global_allocator]`), and the memory
 /// mechanisms in detail ([`memory`] explains how a call's peak is found).

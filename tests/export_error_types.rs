@@ -70,8 +70,35 @@ fn load(attempt: u32) -> Result<u32, LoadError> {
     }
 }
 
+/// The derive gives `Type::Variant` labels.
+#[derive(Debug, monitor::ErrorLabel)]
+enum WriteError {
+    DiskFull,
+    #[allow(dead_code)]
+    Rejected(String),
+}
+
+impl std::fmt::Display for WriteError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{self:?}")
+    }
+}
+
+#[monitor_query("write_batch")]
+fn write_batch() -> Result<(), WriteError> {
+    Err(WriteError::DiskFull)
+}
+
 #[test]
 fn an_error_enum_labels_its_variants() {
+    let _ = write_batch();
+    assert_eq!(
+        export::collect()
+            .site(Kind::Query, "write_batch")
+            .unwrap()
+            .error_types,
+        vec![("WriteError::DiskFull", 1)]
+    );
     let run = Pipeline::start("labelled_errors");
     for attempt in 0..7 {
         let _ = load(attempt);

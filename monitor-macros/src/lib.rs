@@ -2,12 +2,14 @@
 //!
 //! This file is only the entry point: arguments are parsed in [`args`], the function in
 //! [`item`], code is generated in [`expand`] (with the async shapes in [`async_like`]), and
-//! errors are emitted alongside the untouched function by [`fallback`].
+//! errors are emitted alongside the untouched function by [`fallback`]. The `ErrorLabel` derive
+//! is in [`error_label`].
 
 use proc_macro::TokenStream;
 
 mod args;
 mod async_like;
+mod error_label;
 mod expand;
 mod explain;
 mod fallback;
@@ -25,4 +27,10 @@ pub fn monitor_step(attr: TokenStream, item: TokenStream) -> TokenStream {
 #[proc_macro_attribute]
 pub fn monitor_query(attr: TokenStream, item: TokenStream) -> TokenStream {
     expand::attribute(args::Kind::Query, attr.into(), item.into()).into()
+}
+
+/// See `monitor::ErrorLabel`.
+#[proc_macro_derive(ErrorLabel)]
+pub fn derive_error_label(input: TokenStream) -> TokenStream {
+    error_label::derive(input.into()).into()
 }
