@@ -158,3 +158,14 @@ fn async_query_with_explain() {
         },
     ));
 }
+
+#[test]
+fn error_label_derive() {
+    insta::assert_snapshot!(pretty(&crate::error_label::derive(quote! {
+        enum LoadError<E> {
+            Timeout,
+            Refused(String),
+            Upstream { source: E },
+        }
+    })));
+}
