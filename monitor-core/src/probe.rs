@@ -14,6 +14,8 @@ use std::fmt;
 /// the error event) instead of its Rust type: an enum names its variant, so `Timeout` and
 /// `Refused` count apart. The kind must come from a small fixed set (it becomes a label value);
 /// never build it from the error's data. Only the first four kinds of a site count separately.
+/// The error must also implement `Display` (its message); `#[derive(monitor::ErrorLabel)]`
+/// writes `Type::Variant` labels.
 ///
 /// ```
 /// #[derive(Debug)]
