@@ -94,6 +94,17 @@ fn values_and_literals_stay_out_of_logs_and_reports() {
     );
     assert_clean("the snapshot", &snap);
 
+    // The real server's error is labelled with its client's error type, not its text (named
+    // where it is defined: `postgres::Error` re-exports `tokio_postgres`'s).
+    let failed = report
+        .errors
+        .iter()
+        .find(|e| e.site == "pg_insert")
+        .expect("the failing insert is in the report");
+    assert_eq!(
+        failed.error_type.as_deref(),
+        Some("tokio_postgres::error::Error")
+    );
     assert_clean("the JSON report", &report.to_json());
     assert_clean("the text report", &report.to_text());
     assert_clean("the Markdown report", &report.to_markdown());
