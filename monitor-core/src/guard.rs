@@ -170,7 +170,9 @@ impl<M: MemoryMode> CallStart<M> {
                 target: "monitor",
                 "monitor",
                 otel.name = meta.name,
-                monitor.kind = meta.kind.as_str()
+                monitor.kind = meta.kind.as_str(),
+                otel.status_code = tracing::field::Empty,
+                "error.type" = tracing::field::Empty,
             ))
         });
         // Every query is watched while it runs (`crate::watchdog`): memory-tracking ones through
@@ -259,6 +261,19 @@ pub(crate) fn slow_threshold_ns(meta: &Metadata) -> u64 {
     }
 }
 
+/// Marks a call's span (`MONITOR_SPANS`) failed the way OpenTelemetry reads it:
+/// `tracing-opentelemetry` turns `otel.status_code` into the span's status, and `error.type` is
+/// the semantic conventions' attribute for what failed (the error's kind, or `panic`).
+fn record_span_outcome(span: &tracing::Span, outcome: &Outcome<'_>) {
+    let kind = match outcome {
+        Outcome::Err(e) => e.label(),
+        Outcome::Panicked => "panic",
+        Outcome::Ok | Outcome::Cancelled => return,
+    };
+    span.record("otel.status_code", "ERROR");
+    span.record("error.type", kind);
+}
+
 /// Publishes one finished call: site stats, the active run, events, thresholds.
 ///
 /// For sites with `explain(..)` that returned (a value or an `Err`), returns the call's summary
@@ -309,8 +324,10 @@ pub(crate) fn complete<M: MemoryMode>(
     } else {
         None
     };
-    // Moved out by pattern: with spans off (`None`) no drop glue is called at all.
+    // Moved out by pattern: with spans off (`None`) no drop glue is called at all. (A synchronous
+    // call's span was moved into its guard, which marks it; an async call's is still here.)
     if let Some(span) = start.span {
+        record_span_outcome(&span, &rec.outcome);
         drop(span);
     }
     if let Some(message) = violation {
@@ -396,6 +413,9 @@ impl<M: MemoryMode> Guard<M> {
     fn end(&mut self, outcome: Outcome<'_>, rows_from_value: Option<u64>) -> Option<CallSummary> {
         let end_ticks = clock::now_ticks();
         let mut summary = None;
+        if let Some(entered) = &self.entered {
+            record_span_outcome(entered, &outcome);
+        }
         if let Some(start) = self.start.take() {
             let tally = rows::swap_in(self.saved_rows);
             summary = complete(
