@@ -102,7 +102,8 @@ pub struct SiteSnapshot {
     pub calls: u64,
     /// Calls that returned `Err`.
     pub errors: u64,
-    /// Those errors by type (`std::any::type_name`), `__other__` past the first four types.
+    /// Those errors by kind (the error's `ErrorLabel`, else its type), `__other__` past the
+    /// first four kinds.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub error_types: BTreeMap<String, u64>,
     /// Calls that panicked.

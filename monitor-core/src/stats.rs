@@ -49,37 +49,32 @@ enum Shown<'a> {
 }
 
 impl<'a> ErrorText<'a> {
+    fn of<E>(shown: Shown<'a>, label: Option<&'static str>) -> Self {
+        let type_name = std::any::type_name::<E>();
+        ErrorText {
+            shown,
+            type_name,
+            label: label.unwrap_or(type_name),
+        }
+    }
+
     /// An error shown with its `Display`, labelled with its type.
     #[must_use]
     pub fn display<E: fmt::Display>(error: &'a E) -> Self {
-        let type_name = std::any::type_name::<E>();
-        ErrorText {
-            shown: Shown::Display(error),
-            type_name,
-            label: type_name,
-        }
+        Self::of::<E>(Shown::Display(error), None)
     }
 
     /// An error shown with its `Display`, labelled with the kind it names itself
     /// ([`ErrorLabel`](crate::probe::ErrorLabel)).
     #[must_use]
     pub fn labelled<E: fmt::Display>(error: &'a E, label: &'static str) -> Self {
-        ErrorText {
-            shown: Shown::Display(error),
-            type_name: std::any::type_name::<E>(),
-            label,
-        }
+        Self::of::<E>(Shown::Display(error), Some(label))
     }
 
     /// An error that has only `Debug`, labelled with its type.
     #[must_use]
     pub fn debug<E: fmt::Debug>(error: &'a E) -> Self {
-        let type_name = std::any::type_name::<E>();
-        ErrorText {
-            shown: Shown::Debug(error),
-            type_name,
-            label: type_name,
-        }
+        Self::of::<E>(Shown::Debug(error), None)
     }
 
     /// An error known only by a fixed text (its type and kind are `unknown`).
@@ -422,8 +417,8 @@ pub struct StatsValues {
     pub busy_ns: Option<u64>,
     /// Calls that returned `Err`.
     pub errors: u64,
-    /// Those errors by type, for the first [`crate::error_types::ERROR_TYPE_SLOTS`] types seen;
-    /// `errors` minus their sum were of further types.
+    /// Those errors by kind, for the first [`crate::error_types::ERROR_TYPE_SLOTS`] kinds seen;
+    /// `errors` minus their sum were of further kinds.
     pub error_types: ErrorTypeValues,
     /// Calls that panicked.
     pub panics: u64,
@@ -464,7 +459,7 @@ impl StatsValues {
             .unwrap_or(0)
     }
 
-    /// Errors by type: the separately counted types in first-seen order, then
+    /// Errors by kind: the separately counted kinds in first-seen order, then
     /// [`OVERFLOW`](crate::export::labels::OVERFLOW) for errors of further types. Sums to
     /// `errors`; empty when there were none.
     #[must_use]

@@ -26,9 +26,9 @@ pub struct SiteFigures {
     pub calls: u64,
     /// Calls that returned `Err`.
     pub errors: u64,
-    /// Those errors by type (`std::any::type_name`): at most
-    /// [`ERROR_TYPE_SLOTS`] named types in first-seen order, then [`OVERFLOW`] for errors of
-    /// further types. Sums to `errors`; empty when there were none.
+    /// Those errors by kind (the error's `ErrorLabel`, else its type): at most
+    /// [`ERROR_TYPE_SLOTS`] named kinds in first-seen order, then [`OVERFLOW`] for errors of
+    /// further kinds. Sums to `errors`; empty when there were none.
     pub error_types: Vec<(&'static str, u64)>,
     /// Calls that panicked.
     pub panics: u64,
