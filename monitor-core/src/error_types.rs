@@ -12,7 +12,7 @@
 //! counted only in the site's total, so they show up as
 //! [`OVERFLOW`](crate::export::labels::OVERFLOW) when exported (`errors - sum of the slots`).
 //! A slot holds a `&'static str` as a pointer and a length: the length is written first and the
-//! pointer published after it, and a slot being claimed (its pointer [`CLAIMING`]) is passed
+//! pointer published after it, and a slot being claimed (its pointer `CLAIMING`) is passed
 //! over, so in a rare race one kind can take two slots; [`ErrorTypeCounts::load`] adds those
 //! together.
 

@@ -7,7 +7,7 @@
 //! default): a report comes at most one interval after the threshold passes. Every query is
 //! watched, with its own `slow` or the global `MONITOR_SLOW_QUERY`: memory-tracking ones through
 //! their in-flight slot ([`crate::inflight`]), synchronous timing-only ones through their
-//! thread's record ([`crate::running`], two plain stores per call), async ones through an
+//! thread's record (`running.rs`, two plain stores per call), async ones through an
 //! in-flight slot of their own (a future can move between threads) while at most half the table
 //! is taken, so that concurrent async queries never leave memory-tracking steps without a slot.
 //! `MONITOR_WATCHDOG=0` (or `Config::builder().watchdog(false)`) turns the watching off.

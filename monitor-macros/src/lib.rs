@@ -1,9 +1,9 @@
 //! Attribute macros for `monitor`. Use them through the `monitor` crate, which documents them.
 //!
-//! This file is only the entry point: arguments are parsed in [`args`], the function in
-//! [`item`], code is generated in [`expand`] (with the async shapes in [`async_like`]), and
-//! errors are emitted alongside the untouched function by [`fallback`]. The `ErrorLabel` derive
-//! is in [`error_label`].
+//! This file is only the entry point: arguments are parsed in `args.rs`, the function in
+//! `item.rs`, code is generated in `expand.rs` (with the async shapes in `async_like.rs`), and
+//! errors are emitted alongside the untouched function by `fallback.rs`. The `ErrorLabel` derive
+//! is in `error_label.rs`.
 
 use proc_macro::TokenStream;
 

@@ -5,7 +5,7 @@
 //! One concept per module:
 //!
 //! - [`record`](mod@record): the record ([`RunRecord`], [`SiteRecord`], [`Metric`]);
-//! - [`line`]: one record as one line of JSON, and the parser that reads it back;
+//! - [`line`](mod@line): one record as one line of JSON, and the parser that reads it back;
 //! - [`store`]: the [`HistoryStore`] trait; [`jsonl`] (the default file), `sqlite` and
 //!   `postgres` (features of the same names) implement it;
 //! - [`retention`]: which runs a store keeps;
