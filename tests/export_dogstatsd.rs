@@ -3,11 +3,10 @@
 
 use monitor::export::dogstatsd::{DogStatsD, MAX_DATAGRAM};
 use monitor::export::{self, RunHook, RunSummary};
+use monitor::testing::capture;
 use monitor::{monitor_query, monitor_step};
 use std::collections::BTreeMap;
-use std::io::Write;
 use std::net::UdpSocket;
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 #[monitor_step(name = "dd_load", rows)]
@@ -210,37 +209,22 @@ fn the_interval_thread_flushes_and_stops_cleanly() {
     );
 }
 
-#[derive(Clone, Default)]
-struct Logs(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Logs {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
 #[test]
 fn an_unresolvable_host_is_one_warning() {
-    let logs = Logs::default();
-    let sink = logs.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_writer(move || sink.clone())
-        .with_ansi(false)
-        .with_max_level(tracing::Level::WARN)
-        .finish();
     dd_unresolved();
     let client = DogStatsD::new("no-such-host.invalid:8125");
-    tracing::subscriber::with_default(subscriber, || {
+    let ((), events) = capture(|| {
         client.flush();
         dd_unresolved();
         client.flush();
     });
-    let text = String::from_utf8(logs.0.lock().unwrap().clone()).unwrap();
-    let warns: Vec<&str> = text.lines().filter(|l| l.contains("WARN")).collect();
-    assert_eq!(warns.len(), 1, "{text}");
-    assert!(warns[0].contains("no-such-host.invalid:8125"), "{text}");
+    let warns: Vec<_> = events
+        .iter()
+        .filter(|e| e.level == tracing::Level::WARN)
+        .collect();
+    assert_eq!(warns.len(), 1, "{events:#?}");
+    assert!(
+        warns[0].message.contains("no-such-host.invalid:8125"),
+        "{events:#?}"
+    );
 }

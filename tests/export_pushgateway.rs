@@ -3,11 +3,11 @@
 
 use monitor::export::pushgateway::Pushgateway;
 use monitor::export::{self, RunHook, RunSummary};
+use monitor::testing::{capture, CapturedEvent};
 use monitor::{monitor_step, Pipeline, RunStatus};
 use monitor_test_support::prometheus::Pushgateway as RealGateway;
-use std::io::Write;
 use std::net::TcpListener;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 #[monitor_step(rows)]
@@ -20,31 +20,14 @@ fn pushed_failure() -> Result<(), std::num::ParseIntError> {
     "x".parse::<u8>().map(drop)
 }
 
-/// Captures formatted `tracing` output on this thread.
-#[derive(Clone, Default)]
-struct Logs(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Logs {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-fn captured<R>(f: impl FnOnce() -> R) -> (R, Vec<String>) {
-    let logs = Logs::default();
-    let sink = logs.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_writer(move || sink.clone())
-        .with_ansi(false)
-        .with_max_level(tracing::Level::WARN)
-        .finish();
-    let r = tracing::subscriber::with_default(subscriber, f);
-    let text = String::from_utf8(logs.0.lock().unwrap().clone()).unwrap();
-    (r, text.lines().map(str::to_owned).collect())
+/// The warnings and errors logged on this thread while `f` runs.
+fn captured<R>(f: impl FnOnce() -> R) -> (R, Vec<CapturedEvent>) {
+    let (r, events) = capture(f);
+    let kept = events
+        .into_iter()
+        .filter(|e| e.level <= tracing::Level::WARN)
+        .collect();
+    (r, kept)
 }
 
 fn run(pipeline: &str, succeeded: bool) -> RunSummary<'_> {
@@ -80,7 +63,7 @@ fn a_batch_pipeline_pushes_at_the_end_of_its_run_and_survives_a_dead_gateway() {
     });
     assert_eq!(report.status, RunStatus::Ok);
     assert!(
-        logs.iter().all(|l| l.contains("call returned an error")),
+        logs.iter().all(|e| e.message == "call returned an error"),
         "no warning expected: {logs:?}"
     );
 
@@ -132,14 +115,17 @@ fn a_batch_pipeline_pushes_at_the_end_of_its_run_and_survives_a_dead_gateway() {
     let took = started.elapsed();
     assert_eq!(report.status, RunStatus::Ok);
     assert!(took < Duration::from_secs(4), "took {took:?}");
-    let warnings: Vec<&String> = logs.iter().filter(|l| l.contains("WARN")).collect();
+    let warnings: Vec<&CapturedEvent> = logs
+        .iter()
+        .filter(|e| e.level == tracing::Level::WARN)
+        .collect();
     assert_eq!(warnings.len(), 1, "exactly one warning: {logs:?}");
     assert!(
-        warnings[0].contains("Pushgateway: could not push"),
+        warnings[0].message.contains("Pushgateway: could not push"),
         "{logs:?}"
     );
     assert!(
-        warnings[0].contains(&url),
+        warnings[0].str("url").is_some_and(|u| u.contains(&url)),
         "the warning names the gateway: {logs:?}"
     );
 }
@@ -162,6 +148,9 @@ fn a_hanging_gateway_is_given_up_on_at_the_deadline() {
     let took = started.elapsed();
     assert!(took < Duration::from_millis(1800), "took {took:?}");
     assert_eq!(logs.len(), 1, "exactly one warning: {logs:?}");
-    assert!(logs[0].contains("Pushgateway: could not push"), "{logs:?}");
+    assert!(
+        logs[0].message.contains("Pushgateway: could not push"),
+        "{logs:?}"
+    );
     drop(held);
 }
