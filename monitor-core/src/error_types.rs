@@ -80,7 +80,7 @@ impl ErrorTypeCounts {
     #[must_use]
     pub const fn new() -> Self {
         ErrorTypeCounts {
-            slots: [Slot::new(), Slot::new(), Slot::new(), Slot::new()],
+            slots: [const { Slot::new() }; ERROR_TYPE_SLOTS],
         }
     }
 

@@ -88,8 +88,7 @@ fn emit_call_finished(meta: &Metadata, rec: &CallRecord<'_>) {
             name = meta.name,
             kind = meta.kind.as_str(),
             duration_ms = ms(rec.duration_ns),
-            panic = crate::panic_text::since(rec.start_ticks)
-                .map(|text| crate::sql::error_message(meta.kind, &text)),
+            panic = crate::panic_text::of_call(meta.kind, rec.start_ticks),
             "call panicked"
         ),
         Outcome::Cancelled => tracing::debug!(

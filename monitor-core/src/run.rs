@@ -411,10 +411,8 @@ impl RunState {
                     site,
                     panicked: true,
                     error_type: None,
-                    message: crate::panic_text::since(rec.start_ticks).map_or_else(
-                        || "panicked".to_owned(),
-                        |text| crate::sql::error_message(site.metadata().kind, &text),
-                    ),
+                    message: crate::panic_text::of_call(site.metadata().kind, rec.start_ticks)
+                        .unwrap_or_else(|| "panicked".to_owned()),
                     at_ns: end_ns,
                 });
             }
