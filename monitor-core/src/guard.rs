@@ -182,12 +182,7 @@ impl<M: MemoryMode> CallStart<M> {
         let (reserved, slot) = match (watched, sync) {
             (false, _) => (None, None),
             (true, true) => (crate::running::reserve(), None),
-            // Watching never takes more than half the table, so thousands of concurrent async
-            // queries cannot leave the memory-tracking steps without slots.
-            (true, false) if crate::inflight::active_count() < crate::inflight::SLOTS / 2 => {
-                (None, crate::inflight::claim(Some(site), 0))
-            }
-            (true, false) => (None, None),
+            (true, false) => (None, crate::inflight::claim_to_watch(site)),
         };
         let start_ticks = clock::now_ticks();
         if let Some(slot) = M::slot(&memory).or(slot.as_ref()) {

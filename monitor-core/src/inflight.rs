@@ -298,6 +298,17 @@ pub fn claim(site: Option<&'static Callsite>, start_ticks: u64) -> Option<InFlig
     None
 }
 
+/// A slot for a call that only wants to be watched while it runs (an async query that does not
+/// track memory), taken only while at most half the table is in use: thousands of concurrent
+/// async queries must not leave memory-tracking calls without slots.
+#[must_use]
+pub(crate) fn claim_to_watch(site: &'static Callsite) -> Option<InFlight> {
+    if active_count() >= SLOTS / 2 {
+        return None;
+    }
+    claim(Some(site), 0)
+}
+
 /// Number of claimed slots.
 #[must_use]
 pub fn active_count() -> usize {
