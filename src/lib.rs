@@ -25,7 +25,8 @@
 //! let step = snap.site("load_orders").unwrap();
 //! assert_eq!((step.calls, step.rows), (1, Some(1000)));
 //! ```
-#![warn(missing_docs)]
+#![deny(missing_docs)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 pub use monitor_core::{
     config, histogram, record_rows, record_rows_in, reset, rss, snapshot, Config, ConfigBuilder,
@@ -111,8 +112,10 @@ pub use monitor_macros::monitor_step;
 /// |---|---|
 /// | `slow = "250ms"` | slow threshold for this query (default `MONITOR_SLOW_QUERY`, 30 s); a slower call logs `warn` |
 /// | `memory` | also track RSS (queries time only by default) |
+/// | `memory_warn = "512MiB"`, `max_peak = "2GiB"` | as for steps; they need `memory` (a compile error says so otherwise) |
 /// | `rows` | take the row count from the return value |
 /// | `max_duration = "1m"` | a duration budget |
+/// | `explain(conn = conn, sql = sql)` | capture the plan of slow calls, with findings and index suggestions; also `mode = "always"`, `every = N`, `analyze` (see the README's "Queries") |
 /// | `crate = path` | where to find the `monitor` crate if you renamed it |
 ///
 /// ```
@@ -135,3 +138,8 @@ pub mod __private {
         MonitoredFuture, RowCount, TimedGuard, Tracked, Untracked,
     };
 }
+
+// The README's code is compiled and run as doc tests, so the front page cannot drift from the API.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

@@ -1,4 +1,4 @@
-//! Exporter costs, in one run (`cargo bench -p monitor-core --features prometheus --bench exporters`):
+//! Exporter costs, in one run (`cargo bench -p pipeline-monitor-core --features prometheus --bench exporters`):
 //!
 //! - `render/1000_sites`: reading 1,000 called sites and writing the Prometheus exposition
 //!   (target: under 1 ms);

@@ -1,4 +1,4 @@
-//! Memory mechanisms, measured in one run (`cargo bench -p monitor-core --bench memory`):
+//! Memory mechanisms, measured in one run (`cargo bench -p pipeline-monitor-core --bench memory`):
 //!
 //! - one RSS read on the fast path (`pread` of `/proc/self/statm`) against a `sysinfo` refresh
 //!   of this process, and the two kernel high-water-mark reads;

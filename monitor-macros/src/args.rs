@@ -56,7 +56,7 @@ pub(crate) struct Args {
     pub(crate) explain: Option<crate::explain::ExplainArgs>,
 }
 
-fn set_once<T>(
+pub(crate) fn set_once<T>(
     slot: &mut Option<T>,
     value: T,
     span: Span,
@@ -136,6 +136,8 @@ impl Args {
             }
             input.parse::<Token![,]>()?;
         }
+        // Where `memory_warn`/`max_peak` were written: on a query they need `memory`.
+        let mut memory_option: Option<(Span, &str)> = None;
         while !input.is_empty() {
             let lookahead = input.lookahead1();
             let span = input.span();
@@ -157,10 +159,12 @@ impl Args {
                 input.parse::<kw::memory_warn>()?;
                 let v = bytes(&eq_lit(input, attr, "memory_warn")?, attr, "memory_warn")?;
                 set_once(&mut args.memory_warn, v, span, attr, "memory_warn")?;
+                memory_option.get_or_insert((span, "memory_warn"));
             } else if lookahead.peek(kw::max_peak) {
                 input.parse::<kw::max_peak>()?;
                 let v = bytes(&eq_lit(input, attr, "max_peak")?, attr, "max_peak")?;
                 set_once(&mut args.max_peak, v, span, attr, "max_peak")?;
+                memory_option.get_or_insert((span, "max_peak"));
             } else if lookahead.peek(kw::max_duration) {
                 input.parse::<kw::max_duration>()?;
                 let v = duration(&eq_lit(input, attr, "max_duration")?, attr, "max_duration")?;
@@ -191,6 +195,17 @@ impl Args {
                 break;
             }
             input.parse::<Token![,]>()?;
+        }
+        if let (Kind::Query, None, Some((span, opt))) = (kind, args.memory, memory_option) {
+            // A query times only unless told to track memory: the threshold would never fire.
+            return Err(syn::Error::new(
+                span,
+                format!(
+                    "`#[{attr}]`: `{opt}` needs `memory` (queries time only by default): \
+                     `#[{attr}(\"{}\", memory, {opt} = ..)]`",
+                    args.name.as_ref().map_or_else(String::new, LitStr::value)
+                ),
+            ));
         }
         Ok(args)
     }

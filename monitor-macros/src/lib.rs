@@ -4,6 +4,7 @@
 //! `item.rs`, code is generated in `expand.rs` (with the async shapes in `async_like.rs`), and
 //! errors are emitted alongside the untouched function by `fallback.rs`. The `ErrorLabel` derive
 //! is in `error_label.rs`.
+#![deny(missing_docs)]
 
 use proc_macro::TokenStream;
 
@@ -30,7 +31,7 @@ pub fn monitor_query(attr: TokenStream, item: TokenStream) -> TokenStream {
 }
 
 /// See `monitor::ErrorLabel`.
-#[proc_macro_derive(ErrorLabel)]
+#[proc_macro_derive(ErrorLabel, attributes(error_label))]
 pub fn derive_error_label(input: TokenStream) -> TokenStream {
     error_label::derive(input.into()).into()
 }

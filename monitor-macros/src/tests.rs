@@ -1,6 +1,6 @@
 //! Expansion snapshots: what each attribute generates for the main function shapes, pretty-printed
 //! with prettyplease and compared with the committed files in `src/snapshots/` (insta). Review
-//! a change with `cargo insta review` or `INSTA_UPDATE=always cargo test -p monitor-macros`.
+//! a change with `cargo insta review` or `INSTA_UPDATE=always cargo test -p pipeline-monitor-macros`.
 
 use crate::args::Kind;
 use crate::expand::attribute_with;

@@ -4,6 +4,7 @@
 //! One parser serves both the proc-macro crate (which rejects a bad literal at compile time) and
 //! the runtime (which reads the same grammar from environment variables), so the two can never
 //! disagree about what `"250ms"` means.
+#![deny(missing_docs)]
 
 use std::fmt;
 

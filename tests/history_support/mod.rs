@@ -128,25 +128,6 @@ pub fn check_store(store: &mut dyn HistoryStore) {
     );
 }
 
-/// The `monitor` binary built for these tests.
-pub fn monitor_cli() -> std::process::Command {
-    std::process::Command::new(env!("CARGO_BIN_EXE_monitor"))
-}
-
-/// Runs the CLI with `args`; returns (exit code, stdout, stderr).
-pub fn run_cli(args: &[&str]) -> (i32, String, String) {
-    let out = monitor_cli()
-        .args(args)
-        .env_remove("MONITOR_HISTORY")
-        .output()
-        .expect("run the monitor binary");
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
-
 #[monitor::monitor_step]
 fn cli_extract(ms: u64) {
     std::thread::sleep(std::time::Duration::from_millis(ms));

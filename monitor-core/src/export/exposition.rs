@@ -5,7 +5,7 @@
 //! `Metric` with owned label strings first, and then formats each one through `fmt`. For 1,000
 //! sites that took 8.2 ms on a quiet 2-core machine against a 1 ms budget for a scrape; this
 //! writer escapes each site's labels once, copies them into each of its ~35 lines and formats
-//! numbers with `itoa`/`ryu` (`cargo bench -p monitor-core --features prometheus --bench
+//! numbers with `itoa`/`ryu` (`cargo bench -p pipeline-monitor-core --features prometheus --bench
 //! exporters -- render`). The format is small and fixed; the tests hold it to the crate's output
 //! sample for sample, and to `promtool check metrics` and a real Prometheus server.
 

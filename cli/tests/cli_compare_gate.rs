@@ -2,9 +2,12 @@
 //! its baseline, exit 1 with `--fail-on-regression` after a real pipeline run that is slower,
 //! and the regression named with its evidence.
 
+mod cli_support;
+#[path = "../../tests/history_support/mod.rs"]
 mod history_support;
 
-use history_support::{record_real_runs, record_steady_runs, run_cli};
+use cli_support::run_cli;
+use history_support::{record_real_runs, record_steady_runs};
 use serial_test::serial;
 
 #[test]

@@ -1,9 +1,11 @@
 //! `monitor report report.json --format text|md|html` renders a saved report with the library's
 //! own renderers (byte for byte what `Report::to_text`, `to_markdown` and `to_html` give).
 
+mod cli_support;
+#[path = "../../tests/history_support/mod.rs"]
 mod history_support;
 
-use history_support::run_cli;
+use cli_support::run_cli;
 use serial_test::serial;
 
 #[test]

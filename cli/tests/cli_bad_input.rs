@@ -1,9 +1,12 @@
 //! Bad input to the `monitor` CLI gets one clear message on stderr and exit code 2: a missing
 //! history, a corrupt one, an unknown step, a missing or malformed report, a bad argument.
 
+mod cli_support;
+#[path = "../../tests/history_support/mod.rs"]
 mod history_support;
 
-use history_support::{run_cli, sample_run};
+use cli_support::run_cli;
+use history_support::sample_run;
 use monitor::history::{HistoryStore, JsonlStore};
 
 #[test]

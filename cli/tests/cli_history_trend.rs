@@ -1,9 +1,12 @@
 //! `monitor history` and `monitor trend` on a real history file (steady runs, then a slow run
 //! of a real pipeline).
 
+mod cli_support;
+#[path = "../../tests/history_support/mod.rs"]
 mod history_support;
 
-use history_support::{record_real_runs, record_steady_runs, run_cli};
+use cli_support::run_cli;
+use history_support::{record_real_runs, record_steady_runs};
 use serial_test::serial;
 
 #[test]
