@@ -155,3 +155,85 @@ fn chromium_renders_the_gantt_with_one_bar_per_step_call() {
         std::fs::copy(&png, keep).unwrap();
     }
 }
+
+/// The report's horizontal scroll width and its viewport's, read by the browser with the report
+/// `width` px wide. The report is shown in an iframe of that width (a headless window is never
+/// narrower than 500 px), probed by a script of the outer page: the report itself has none.
+fn scroll_and_viewport(profile: &Path, dir: &Path, html: &str, width: u32) -> (u32, u32) {
+    let srcdoc = html.replace('&', "&amp;").replace('"', "&quot;");
+    let page = format!(
+        "<!doctype html><html><head><title>probe</title></head><body style=\"margin:0\">\
+         <iframe id=\"f\" style=\"width:{width}px;height:900px;border:0\" srcdoc=\"{srcdoc}\"></iframe>\
+         <script>document.getElementById('f').addEventListener('load', () => {{ \
+           const d = document.getElementById('f').contentDocument; \
+           document.title = 'scroll=' + d.scrollingElement.scrollWidth + \
+             ' viewport=' + d.documentElement.clientWidth + ' end'; }});</script></body></html>"
+    );
+    let probe = dir.join(format!("probe-{width}.html"));
+    std::fs::write(&probe, page).unwrap();
+    let out = chromium(
+        profile,
+        &[
+            format!("--window-size={},900", width.max(500) + 20),
+            "--virtual-time-budget=5000".into(),
+            "--dump-dom".into(),
+            format!("file://{}", probe.display()),
+        ],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let dom = String::from_utf8(out.stdout).unwrap();
+    let title = &dom[dom.find("<title>scroll=").expect("the probe ran") + 7..];
+    let title = &title[..title.find("</title>").unwrap()];
+    let number = |key: &str| -> u32 {
+        let rest = &title[title.find(key).unwrap() + key.len()..];
+        rest.split(' ').next().unwrap().parse().unwrap()
+    };
+    (number("scroll="), number("viewport="))
+}
+
+#[test]
+fn the_html_report_never_scrolls_sideways_on_a_laptop_or_a_phone() {
+    // The example pipeline's report with a plan, a regression and a short history: its step and
+    // query tables are wider than a phone.
+    let report = monitor::Report::from_json(include_str!("fixtures/report.json")).unwrap();
+    let html = report.to_html();
+    let dir = tempfile::tempdir().unwrap();
+    let profile = tempfile::tempdir().unwrap();
+    for width in [1280, 390] {
+        let (scroll, viewport) = scroll_and_viewport(profile.path(), dir.path(), &html, width);
+        assert!(
+            viewport > width - 40 && viewport <= width,
+            "viewport {viewport} at {width}"
+        );
+        assert_eq!(
+            scroll, viewport,
+            "the report scrolls sideways at {width} px"
+        );
+        let png = dir.path().join(format!("report-{width}.png"));
+        let out = chromium(
+            profile.path(),
+            &[
+                format!("--screenshot={}", png.display()),
+                format!("--window-size={},900", width.max(500) + 20),
+                format!(
+                    "file://{}",
+                    dir.path().join(format!("probe-{width}.html")).display()
+                ),
+            ],
+        );
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let png = std::fs::read(&png).unwrap();
+        assert!(png.len() > 20_000, "a rendered page: {} bytes", png.len());
+        if let Ok(keep) = std::env::var("MONITOR_KEEP_SCREENSHOT_DIR") {
+            std::fs::write(Path::new(&keep).join(format!("report-{width}.png")), png).unwrap();
+        }
+    }
+}

@@ -38,7 +38,9 @@ fn run_pipeline() -> Report {
 #[serial]
 fn text_table_shows_steps_queries_slow_and_errors() {
     let r = run_pipeline();
-    let text = r.to_text();
+    // Wide enough for every column in one table and each error on one line (narrower widths:
+    // tests/report_width.rs).
+    let text = r.to_text_width(200);
     println!("{text}");
     let first = text.lines().next().unwrap();
     assert!(first.starts_with("Pipeline renderings · ok · "), "{first}");

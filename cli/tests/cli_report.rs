@@ -19,7 +19,8 @@ fn renders_a_saved_report_in_every_format() {
 
     let (code, out, err) = run_cli(&["report", f]);
     assert_eq!(code, 0, "{err}");
-    assert_eq!(out, report.to_text());
+    // Not a terminal: the default width.
+    assert_eq!(out, report.to_text_width(monitor::report::DEFAULT_WIDTH));
     assert!(out.contains("cli_extract"));
 
     let (code, out, _) = run_cli(&["report", f, "--format", "md"]);

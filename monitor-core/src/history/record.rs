@@ -206,6 +206,19 @@ impl Metric {
         }
     }
 
+    /// The metric as people name it in a report: `total time`, `p95`, `rows`, `peak RSS`,
+    /// `peak heap`.
+    #[must_use]
+    pub const fn label(self) -> &'static str {
+        match self {
+            Metric::DurationTotal => "total time",
+            Metric::DurationP95 => "p95",
+            Metric::Rows => "rows",
+            Metric::RssPeak => "peak RSS",
+            Metric::HeapPeak => "peak heap",
+        }
+    }
+
     /// Parses [`Metric::as_str`] back.
     #[must_use]
     pub fn from_name(name: &str) -> Option<Metric> {

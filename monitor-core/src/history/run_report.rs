@@ -103,6 +103,7 @@ pub fn annotate(report: &mut Report, comparison: &Comparison) {
         }
         site.baseline = Some(BaselineComparison {
             runs_used: u32::try_from(runs_used).unwrap_or(u32::MAX),
+            runs_needed: u32::try_from(comparison.runs_needed).unwrap_or(u32::MAX),
             metrics: c.findings.iter().map(metric_comparison).collect(),
         });
     }

@@ -261,6 +261,8 @@ pub struct Comparison {
     pub run_id: String,
     /// Ids of the baseline runs considered (the last `runs` successful runs), oldest first.
     pub baseline_run_ids: Vec<String>,
+    /// Baseline runs a verdict needs (`min_runs` of the settings).
+    pub runs_needed: usize,
     /// Per site, in the current run's order.
     pub sites: Vec<SiteComparison>,
     /// Every regression, site by site.
@@ -323,6 +325,7 @@ pub fn compare(
         pipeline: current.pipeline.clone(),
         run_id: current.run_id.clone(),
         baseline_run_ids: baseline.iter().map(|r| r.run_id.clone()).collect(),
+        runs_needed: settings.thresholds.min_runs,
         sites,
         regressions,
         improvements,

@@ -44,7 +44,10 @@ td { text-align: right; }
 th:first-child, td:first-child { text-align: left; }
 #errors th, #errors td { text-align: left; }
 td.msg { text-align: left; white-space: normal; max-width: 640px; }
-svg { display: block; margin: 6px 0; }
+svg { display: block; margin: 6px 0; max-width: 100%; height: auto; }
+.scroll { overflow-x: auto; max-width: 100%; }
+pre { white-space: pre-wrap; overflow-wrap: anywhere; }
+h1, p, li, div { overflow-wrap: anywhere; }
 svg text { font: 12px system-ui, -apple-system, "Segoe UI", Roboto, Arial, sans-serif; fill: #1f2328; }
 svg .axis text { fill: #57606a; font-size: 11px; }
 svg .grid { stroke: #eaeef2; }
@@ -334,7 +337,8 @@ fn memory_chart(out: &mut String, r: &Report, span_ms: f64) {
 }
 
 fn html_table(out: &mut String, id: &str, header: &[&str], rows: &[Vec<String>]) {
-    let _ = write!(out, "<table id=\"{id}\"><thead><tr>");
+    // A table wider than the screen scrolls inside its box; the page itself never does.
+    let _ = write!(out, "<div class=\"scroll\"><table id=\"{id}\"><thead><tr>");
     for h in header {
         let _ = write!(out, "<th>{}</th>", esc(h));
     }
@@ -346,7 +350,7 @@ fn html_table(out: &mut String, id: &str, header: &[&str], rows: &[Vec<String>])
         }
         out.push_str("</tr>");
     }
-    out.push_str("</tbody></table>");
+    out.push_str("</tbody></table></div>");
 }
 
 impl Report {
@@ -444,7 +448,7 @@ impl Report {
         }
         let total = self.errors.len() as u64 + self.errors_not_kept;
         if total > 0 {
-            let _ = write!(out, "<h2>Errors ({})</h2><table id=\"errors\"><thead><tr>\
+            let _ = write!(out, "<h2>Errors ({})</h2><div class=\"scroll\"><table id=\"errors\"><thead><tr>\
                 <th>when</th><th>site</th><th>kind</th><th>outcome</th><th>message</th></tr></thead><tbody>", count(total));
             for e in self.errors.iter().take(ERRORS_SHOWN * 5) {
                 let _ = write!(
@@ -457,7 +461,7 @@ impl Report {
                     esc(&e.message)
                 );
             }
-            out.push_str("</tbody></table>");
+            out.push_str("</tbody></table></div>");
             let listed = self.errors.len().min(ERRORS_SHOWN * 5) as u64;
             if total > listed {
                 let _ = write!(

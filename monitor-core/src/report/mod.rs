@@ -5,9 +5,11 @@
 //! optional (absent when it has nothing to say), so a reader written against an older `v1` keeps
 //! working; a change that would break such a reader gets a new schema name.
 
+mod fit;
 mod html;
 mod markdown;
 mod text;
+pub use fit::{text_width, DEFAULT_WIDTH, REPORT_WIDTH_VAR, WIDTH_RANGE};
 pub mod units;
 
 use crate::snapshot::SiteSnapshot;
@@ -79,9 +81,10 @@ pub struct Report {
     pub improvements: Vec<Regression>,
 }
 
+// serde's `skip_serializing_if` takes a reference.
 #[allow(clippy::trivially_copy_pass_by_ref)]
-fn is_zero(n: &u64) -> bool {
-    *n == 0
+fn is_zero<T: Default + PartialEq>(n: &T) -> bool {
+    *n == T::default()
 }
 
 /// How a run ended.
@@ -146,6 +149,10 @@ pub use crate::explain_site::CapturedPlan;
 pub struct BaselineComparison {
     /// Successful runs the baseline was computed from.
     pub runs_used: u32,
+    /// Baseline runs a verdict needs; below it every metric's verdict is
+    /// `insufficient_history` (absent in reports written before it was recorded).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub runs_needed: u32,
     /// One comparison per metric (duration, rows, memory...).
     pub metrics: Vec<MetricComparison>,
 }

@@ -1,38 +1,14 @@
 //! The report as text for a terminal or a log: a header, a table of steps and one of queries,
 //! then slow queries, chunks and errors.
 
+use super::fit::{self, Cells};
 use super::units::{bytes, count, duration_ms, rate};
 use super::{Report, SiteReport};
-use comfy_table::{presets, CellAlignment, ContentArrangement, Table};
+use crate::history::Metric;
 use std::fmt::Write;
 
 /// How many errors the text and Markdown renderings list (the JSON keeps all kept errors).
 pub(crate) const ERRORS_SHOWN: usize = 20;
-
-fn table(width: Option<u16>) -> Table {
-    let mut t = Table::new();
-    t.load_preset(presets::UTF8_FULL_CONDENSED);
-    t.apply_modifier(comfy_table::modifiers::UTF8_ROUND_CORNERS);
-    match width {
-        Some(w) => {
-            t.set_content_arrangement(ContentArrangement::Dynamic);
-            t.set_width(w);
-        }
-        None => {
-            t.set_content_arrangement(ContentArrangement::Disabled);
-        }
-    }
-    t
-}
-
-fn right_align_from(t: &mut Table, first: usize) {
-    let n = t.column_count();
-    for i in first..n {
-        if let Some(c) = t.column_mut(i) {
-            c.set_cell_alignment(CellAlignment::Right);
-        }
-    }
-}
 
 /// Errors and panics of a site, as one cell: `3`, `2 + 1 panic`.
 pub(crate) fn failures(s: &SiteReport) -> String {
@@ -65,21 +41,86 @@ pub(crate) fn opt_count(v: Option<u64>) -> String {
     v.map_or_else(|| "-".to_owned(), count)
 }
 
-/// The first baseline metric worth showing: a regression first, else the first compared one.
+/// The "vs baseline" cell, in words: `2 of 5 runs needed for a verdict`, `total time +31%
+/// slower (regression)`, `within noise`. A regression is shown first, else an improvement.
 pub(crate) fn vs_baseline(s: &SiteReport) -> String {
     let Some(b) = &s.baseline else {
         return "-".to_owned();
     };
-    let pick = b
-        .metrics
+    let flagged = |verdict: &str| b.metrics.iter().find(|m| m.verdict == verdict);
+    if let Some(m) = flagged("regression").or_else(|| flagged("improvement")) {
+        return change_in_words(m);
+    }
+    if b.metrics
         .iter()
-        .find(|m| m.verdict == "regression")
-        .or_else(|| b.metrics.first());
-    match pick {
-        Some(m) => format!("{:+.0}% {} ({})", m.change_pct, m.metric, m.verdict),
-        None => "-".to_owned(),
+        .any(|m| m.verdict == "insufficient_history")
+    {
+        return if b.runs_needed > b.runs_used {
+            format!(
+                "{} of {} runs needed for a verdict",
+                b.runs_used, b.runs_needed
+            )
+        } else {
+            "too few runs for a verdict".to_owned()
+        };
+    }
+    if b.metrics.is_empty() {
+        "-".to_owned()
+    } else {
+        "within noise".to_owned()
     }
 }
+
+/// One flagged change in words: `p95 +31% slower (regression)`, `peak RSS -20% less
+/// (improvement)`, `rows +12% (regression)`.
+pub(crate) fn change_in_words(m: &super::MetricComparison) -> String {
+    let metric = Metric::from_name(&m.metric);
+    let label: &str = match metric {
+        Some(metric) => metric.label(),
+        None => &m.metric,
+    };
+    let direction = match (metric, m.change_pct >= 0.0) {
+        (Some(Metric::DurationTotal | Metric::DurationP95), true) => " slower",
+        (Some(Metric::DurationTotal | Metric::DurationP95), false) => " faster",
+        (Some(Metric::RssPeak | Metric::HeapPeak), true) => " more",
+        (Some(Metric::RssPeak | Metric::HeapPeak), false) => " less",
+        _ => "",
+    };
+    format!("{label} {:+.0}%{direction} ({})", m.change_pct, m.verdict)
+}
+
+/// The steps table's columns, most useful first: what stays when the terminal is narrow.
+const STEP_PRIORITY: [&str; 13] = [
+    "step",
+    "total",
+    "p95",
+    "rows",
+    "RSS peak",
+    "errors",
+    "vs baseline",
+    "calls",
+    "rows/s",
+    "max",
+    "p50",
+    "heap peak",
+    "dropped",
+];
+
+/// The queries table's columns, most useful first.
+const QUERY_PRIORITY: [&str; 12] = [
+    "query",
+    "total",
+    "p95",
+    "calls",
+    "slow",
+    "errors",
+    "vs baseline",
+    "rows",
+    "p99",
+    "max",
+    "mean",
+    "RSS peak",
+];
 
 /// Which optional columns a set of sites needs.
 pub(crate) struct Columns {
@@ -231,11 +272,13 @@ pub(crate) fn regression_rows(r: &Report) -> Vec<Vec<String>> {
     r.regressions
         .iter()
         .map(|g| {
+            let metric = Metric::from_name(&g.comparison.metric);
+            let value = |v: f64| metric.map_or_else(|| format!("{v:.3}"), |m| m.format_value(v));
             vec![
                 g.name.clone(),
-                g.comparison.metric.clone(),
-                format!("{:.3}", g.comparison.baseline),
-                format!("{:.3}", g.comparison.current),
+                metric.map_or_else(|| g.comparison.metric.clone(), |m| m.label().to_owned()),
+                value(g.comparison.baseline),
+                value(g.comparison.current),
                 format!("{:+.1}%", g.comparison.change_pct),
                 g.comparison.verdict.clone(),
             ]
@@ -284,19 +327,19 @@ pub(crate) fn chunk_lines(r: &Report) -> Vec<String> {
 }
 
 impl Report {
-    /// The report as text, each table as wide as its content.
+    /// The report as text for the terminal it is printed to: its tables fit
+    /// [`text_width`](super::text_width) (`MONITOR_REPORT_WIDTH`, else the terminal's width,
+    /// else 100 columns).
     #[must_use]
     pub fn to_text(&self) -> String {
-        self.render_text(None)
+        self.to_text_width(fit::text_width())
     }
 
-    /// The report as text with tables fitted to `width` columns (cells wrap when needed).
+    /// The report as text with every table at most `width` columns wide: columns that do not
+    /// fit move to a continuation table (the name column repeated), the most useful ones staying
+    /// in the first; no cell is wrapped.
     #[must_use]
     pub fn to_text_width(&self, width: u16) -> String {
-        self.render_text(Some(width))
-    }
-
-    fn render_text(&self, width: Option<u16>) -> String {
         let mut out = String::new();
         let _ = writeln!(
             out,
@@ -312,20 +355,18 @@ impl Report {
         if let Some(m) = memory_line(self) {
             let _ = writeln!(out, "{m}");
         }
-        for (title, (header, rows)) in [
-            ("Steps", step_rows(&self.steps)),
-            ("Queries", query_rows(&self.queries)),
+        for (title, (header, rows), priority) in [
+            ("Steps", step_rows(&self.steps), &STEP_PRIORITY[..]),
+            ("Queries", query_rows(&self.queries), &QUERY_PRIORITY[..]),
         ] {
             if rows.is_empty() {
                 continue;
             }
-            let mut t = table(width);
-            t.set_header(header);
-            for r in rows {
-                t.add_row(r);
+            let tables = fit::fit(&Cells { header, rows }, priority, width);
+            for (i, t) in tables.iter().enumerate() {
+                let more = if i == 0 { "" } else { " (continued)" };
+                let _ = write!(out, "\n{title}{more}\n{t}\n");
             }
-            right_align_from(&mut t, 1);
-            let _ = write!(out, "\n{title}\n{t}\n");
         }
         if self.steps.is_empty() && self.queries.is_empty() {
             out.push_str("\nNo monitored step or query ran in this run.\n");
@@ -387,15 +428,16 @@ impl Report {
         if !self.regressions.is_empty() {
             out.push_str("\nAgainst the baseline\n");
             for g in &self.regressions {
+                let metric = Metric::from_name(&g.comparison.metric);
+                let value =
+                    |v: f64| metric.map_or_else(|| format!("{v:.3}"), |m| m.format_value(v));
                 let _ = writeln!(
                     out,
-                    "  {} {} {}: {:.3} -> {:.3} ({:+.1}%, {} runs)",
-                    g.comparison.verdict,
+                    "  {}: {}, {} -> {} (baseline of {} runs)",
                     g.name,
-                    g.comparison.metric,
-                    g.comparison.baseline,
-                    g.comparison.current,
-                    g.comparison.change_pct,
+                    change_in_words(&g.comparison),
+                    value(g.comparison.baseline),
+                    value(g.comparison.current),
                     g.runs_used
                 );
             }
@@ -421,6 +463,6 @@ impl Report {
                 let _ = writeln!(out, "  ... and {} more", count(not_listed));
             }
         }
-        out
+        fit::wrap_lines(&out, width)
     }
 }
