@@ -17,6 +17,9 @@
 //! Options: `--orders N` (default 1,000,000), `--customers N` (default 50,000), `--chunk N`
 //! (default 10,000), `--out DIR` for the reports (default: the current directory), `--work DIR`
 //! for the data (default: a temporary directory, removed at the end).
+//!
+//! Logs go to stderr through a `tracing_subscriber::fmt` subscriber that honours `RUST_LOG`
+//! (default `warn`; `RUST_LOG=monitor=info` shows every step and chunk).
 
 use monitor::chunked::{Chunk, CsvChunks, Progress};
 use monitor::{monitor_query, monitor_step, Pipeline};
@@ -497,7 +500,23 @@ fn run_pipeline(o: &Options, work: &Path) -> Res<()> {
     Ok(())
 }
 
+/// Logs to stderr through a `tracing_subscriber::fmt` subscriber: `RUST_LOG` as usual
+/// (`RUST_LOG=monitor=info` shows every step), `warn` when it is not set, so monitor's warnings
+/// (a slow query, a history that cannot be written) are seen. Without any subscriber monitor
+/// would print its warnings and errors on stderr itself.
+fn install_logging() {
+    use tracing_subscriber::filter::{EnvFilter, LevelFilter};
+    let filter = EnvFilter::builder()
+        .with_default_directive(LevelFilter::WARN.into())
+        .from_env_lossy();
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
+}
+
 fn main() -> Res<()> {
+    install_logging();
     let o = options()?;
     let started = Instant::now();
     let temp;

@@ -12,6 +12,7 @@
 //! | `MONITOR_WATCHDOG` | `0`: do not report queries still running past their slow threshold | on |
 //! | `MONITOR_RESET_HWM` | `0`: never reset the kernel's RSS high-water mark (`VmHWM`) | on |
 //! | `MONITOR_PANIC_TEXT` | `0`: install no panic hook; panics are reported as `panicked`, without their message | on |
+//! | `MONITOR_STDERR_WARNINGS` | `0`: with no `tracing` subscriber installed, drop monitor's `warn` and `error` events instead of writing them to stderr | on |
 //!
 //! A bad value never panics: it produces one [`ConfigError`] naming the variable and the value,
 //! logged as a `warn` event, and the default stays in force.
@@ -30,6 +31,7 @@ static SPANS: AtomicBool = AtomicBool::new(false);
 static WATCHDOG: AtomicBool = AtomicBool::new(true);
 static RESET_HWM: AtomicBool = AtomicBool::new(true);
 static PANIC_TEXT: AtomicBool = AtomicBool::new(true);
+static STDERR_WARNINGS: AtomicBool = AtomicBool::new(true);
 static INIT: Once = Once::new();
 
 /// Default slow-query threshold: 30 s, as in the seed notes.
@@ -176,16 +178,22 @@ pub fn env_bool(
     )
 }
 
-/// Logs each error once as a `warn` event naming the variable and the value.
+/// Logs each error once as a `warn` event naming the variable and the value (on stderr when
+/// no `tracing` subscriber is installed).
 pub fn report_errors(errors: &[ConfigError]) {
-    for e in errors {
-        tracing::warn!(
-            target: "monitor",
-            variable = %e.variable,
-            value = %e.value,
-            "invalid configuration: {e}"
-        );
+    if errors.is_empty() {
+        return;
     }
+    crate::stderr_events::surfaced(|| {
+        for e in errors {
+            tracing::warn!(
+                target: "monitor",
+                variable = %e.variable,
+                value = %e.value,
+                "invalid configuration: {e}"
+            );
+        }
+    });
 }
 
 /// The runtime settings.
@@ -213,6 +221,10 @@ pub struct Config {
     /// `call panicked` event (see `crate::panic_text`). Once installed the hook stays; turned off
     /// later, the texts it keeps are no longer used.
     pub panic_text: bool,
+    /// With no `tracing` subscriber installed, write monitor's `warn` and `error` events to
+    /// stderr, one line each (see `MONITOR_STDERR_WARNINGS`). Has no effect once the program
+    /// installs a subscriber: the events go there.
+    pub stderr_warnings: bool,
 }
 
 impl Default for Config {
@@ -227,6 +239,7 @@ impl Default for Config {
             reset_hwm: true,
             watchdog: true,
             panic_text: true,
+            stderr_warnings: true,
         }
     }
 }
@@ -257,6 +270,12 @@ impl Config {
             watchdog: env_bool(lookup, "MONITOR_WATCHDOG", d.watchdog, &mut errors),
             reset_hwm: env_bool(lookup, "MONITOR_RESET_HWM", d.reset_hwm, &mut errors),
             panic_text: env_bool(lookup, "MONITOR_PANIC_TEXT", d.panic_text, &mut errors),
+            stderr_warnings: env_bool(
+                lookup,
+                "MONITOR_STDERR_WARNINGS",
+                d.stderr_warnings,
+                &mut errors,
+            ),
         };
         (c, errors)
     }
@@ -281,6 +300,7 @@ impl Config {
             watchdog: WATCHDOG.load(Relaxed),
             reset_hwm: RESET_HWM.load(Relaxed),
             panic_text: PANIC_TEXT.load(Relaxed),
+            stderr_warnings: STDERR_WARNINGS.load(Relaxed),
         }
     }
 
@@ -305,6 +325,7 @@ impl Config {
         WATCHDOG.store(self.watchdog, Relaxed);
         RESET_HWM.store(self.reset_hwm, Relaxed);
         PANIC_TEXT.store(self.panic_text, Relaxed);
+        STDERR_WARNINGS.store(self.stderr_warnings, Relaxed);
         if self.panic_text {
             crate::panic_text::install();
         }
@@ -378,6 +399,13 @@ impl ConfigBuilder {
         self
     }
 
+    /// Writes monitor's `warn` and `error` events to stderr when no `tracing` subscriber is
+    /// installed (on by default; see [`Config::stderr_warnings`]).
+    pub fn stderr_warnings(mut self, on: bool) -> Self {
+        self.config.stderr_warnings = on;
+        self
+    }
+
     /// Applies the settings process-wide and returns them.
     pub fn install(self) -> Config {
         self.config.store();
@@ -391,8 +419,9 @@ pub fn ensure_init() {
         let (c, errors) = Config::from_env();
         c.store();
         report_errors(&errors);
-        // Exporters switched on by MONITOR_PROMETHEUS_ADDR & co. (read at scrape/flush time).
-        crate::export::env::start_from_env();
+        // Exporters switched on by MONITOR_PROMETHEUS_ADDR & co. (read at scrape/flush time);
+        // a port already taken is a warning on stderr when no subscriber is installed.
+        crate::stderr_events::surfaced(crate::export::env::start_from_env);
     });
 }
 
@@ -434,6 +463,12 @@ pub(crate) fn panic_text() -> bool {
 #[inline]
 pub(crate) fn spans() -> bool {
     SPANS.load(Relaxed)
+}
+
+/// Whether warnings go to stderr when no subscriber is installed (read on the warning path only).
+#[inline]
+pub(crate) fn stderr_warnings() -> bool {
+    STDERR_WARNINGS.load(Relaxed)
 }
 
 #[inline]

@@ -14,9 +14,13 @@
 //! | `slow query still running` | warn | the watchdog saw a query running past its threshold (once per call) |
 //! | `query plan captured` | debug | an `explain(..)` site captured a plan outside a slow call |
 //! | `query plan capture failed` | warn | the database refused the `EXPLAIN` (the call's result is unchanged) |
+//!
+//! Every `warn` and `error` event here is emitted through [`surfaced`]: with no `tracing`
+//! subscriber installed it is written to stderr, one line (see [`crate::stderr_events`]).
 
 use crate::callsite::{Kind, Metadata};
 use crate::stats::{CallRecord, Outcome};
+pub(crate) use crate::stderr_events::surfaced;
 
 #[allow(clippy::cast_precision_loss)]
 pub(crate) fn ms(ns: u64) -> f64 {
@@ -26,14 +30,20 @@ pub(crate) fn ms(ns: u64) -> f64 {
 /// Emits the completion (or failure) event of one call.
 ///
 /// The level test is one relaxed load, inlined into the hot path; building the event (a large
-/// expansion with a dozen fields) stays out of line.
+/// expansion with a dozen fields) stays out of line. A failed call also goes out of line when no
+/// subscriber may be listening, so that its `error` event can reach stderr.
 #[inline]
 pub(crate) fn call_finished(meta: &Metadata, rec: &CallRecord<'_>) {
     use tracing::level_filters::LevelFilter;
     let level = match (rec.outcome, meta.kind) {
         (Outcome::Ok, Kind::Step) => LevelFilter::INFO,
         (Outcome::Ok | Outcome::Cancelled, _) => LevelFilter::DEBUG,
-        (Outcome::Err(_) | Outcome::Panicked, _) => LevelFilter::ERROR,
+        (Outcome::Err(_) | Outcome::Panicked, _) => {
+            if crate::config::stderr_warnings() {
+                return surfaced(|| emit_call_finished(meta, rec));
+            }
+            LevelFilter::ERROR
+        }
     };
     if level <= LevelFilter::current() {
         emit_call_finished(meta, rec);
@@ -104,41 +114,47 @@ fn emit_call_finished(meta: &Metadata, rec: &CallRecord<'_>) {
 /// Emits the slow-query warning.
 #[cold]
 pub(crate) fn slow_query(meta: &Metadata, duration_ns: u64, threshold_ns: u64) {
-    tracing::warn!(
-        target: "monitor",
-        name = meta.name,
-        kind = meta.kind.as_str(),
-        duration_ms = ms(duration_ns),
-        threshold_ms = ms(threshold_ns),
-        "slow query"
-    );
+    surfaced(|| {
+        tracing::warn!(
+            target: "monitor",
+            name = meta.name,
+            kind = meta.kind.as_str(),
+            duration_ms = ms(duration_ns),
+            threshold_ms = ms(threshold_ns),
+            "slow query"
+        );
+    });
 }
 
 /// Emits the high-memory warning.
 #[cold]
 pub(crate) fn memory_high(meta: &Metadata, rss_peak: u64, threshold: u64) {
-    tracing::warn!(
-        target: "monitor",
-        name = meta.name,
-        kind = meta.kind.as_str(),
-        rss_peak,
-        threshold,
-        "high memory use"
-    );
+    surfaced(|| {
+        tracing::warn!(
+            target: "monitor",
+            name = meta.name,
+            kind = meta.kind.as_str(),
+            rss_peak,
+            threshold,
+            "high memory use"
+        );
+    });
 }
 
 /// Emits the budget warning.
 #[cold]
 pub(crate) fn budget_passed(meta: &Metadata, budget: &'static str, limit: u64, value: u64) {
-    tracing::warn!(
-        target: "monitor",
-        name = meta.name,
-        kind = meta.kind.as_str(),
-        budget,
-        limit,
-        value,
-        "budget passed"
-    );
+    surfaced(|| {
+        tracing::warn!(
+            target: "monitor",
+            name = meta.name,
+            kind = meta.kind.as_str(),
+            budget,
+            limit,
+            value,
+            "budget passed"
+        );
+    });
 }
 
 /// Emits the slow-query warning of an `explain(..)` site, with its plan when one was captured.
@@ -150,8 +166,11 @@ pub(crate) fn slow_query_with_plan(
     threshold_ns: u64,
     plan: Option<&crate::plan::Plan>,
 ) {
-    match plan {
-        Some(p) => tracing::warn!(
+    let Some(p) = plan else {
+        return slow_query(meta, duration_ns, threshold_ns);
+    };
+    surfaced(|| {
+        tracing::warn!(
             target: "monitor",
             name = meta.name,
             kind = meta.kind.as_str(),
@@ -161,9 +180,8 @@ pub(crate) fn slow_query_with_plan(
             plan = %p.text,
             findings = %p.findings_summary(),
             "slow query"
-        ),
-        None => slow_query(meta, duration_ns, threshold_ns),
-    }
+        );
+    });
 }
 
 /// Emits a plan captured outside a slow call (`mode = "always"` or `every = N`).
@@ -184,24 +202,28 @@ pub(crate) fn plan_captured(meta: &Metadata, duration_ns: u64, p: &crate::plan::
 /// Emits a failed plan capture (the call itself is unaffected).
 #[cold]
 pub(crate) fn plan_capture_failed(meta: &Metadata, error: &crate::explain::ExplainError) {
-    tracing::warn!(
-        target: "monitor",
-        name = meta.name,
-        kind = meta.kind.as_str(),
-        error = %error,
-        "query plan capture failed"
-    );
+    surfaced(|| {
+        tracing::warn!(
+            target: "monitor",
+            name = meta.name,
+            kind = meta.kind.as_str(),
+            error = %error,
+            "query plan capture failed"
+        );
+    });
 }
 
 /// Emits the watchdog's report of a query still running past its threshold.
 #[cold]
 pub(crate) fn query_still_running(meta: &Metadata, running_ns: u64, threshold_ns: u64) {
-    tracing::warn!(
-        target: "monitor",
-        name = meta.name,
-        kind = meta.kind.as_str(),
-        running_ms = ms(running_ns),
-        threshold_ms = ms(threshold_ns),
-        "slow query still running"
-    );
+    surfaced(|| {
+        tracing::warn!(
+            target: "monitor",
+            name = meta.name,
+            kind = meta.kind.as_str(),
+            running_ms = ms(running_ns),
+            threshold_ms = ms(threshold_ns),
+            "slow query still running"
+        );
+    });
 }

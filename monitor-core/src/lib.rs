@@ -46,6 +46,7 @@ mod slots;
 pub mod snapshot;
 pub mod sql;
 pub mod stats;
+mod stderr_events;
 pub mod testing;
 pub mod watchdog;
 

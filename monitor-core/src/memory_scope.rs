@@ -150,13 +150,15 @@ fn log(r: &MemoryReport) {
     );
     let threshold = crate::config::memory_warn();
     if let Some(peak) = r.rss_peak.filter(|&p| p > threshold) {
-        tracing::warn!(
-            target: "monitor",
-            name = %r.name,
-            kind = "scope",
-            rss_peak = peak,
-            threshold,
-            "high memory use"
-        );
+        crate::events::surfaced(|| {
+            tracing::warn!(
+                target: "monitor",
+                name = %r.name,
+                kind = "scope",
+                rss_peak = peak,
+                threshold,
+                "high memory use"
+            );
+        });
     }
 }

@@ -127,13 +127,15 @@ impl PipelineBuilder {
         } else {
             let installed = run::install_ambient(&state);
             if !installed {
-                tracing::warn!(
-                    target: "monitor",
-                    pipeline = %state.name,
-                    run_id = %state.run_id,
-                    "another pipeline run is already ambient; this run starts detached \
-                     (calls attach to it only inside run.enter(), in_scope() or instrument())"
-                );
+                crate::events::surfaced(|| {
+                    tracing::warn!(
+                        target: "monitor",
+                        pipeline = %state.name,
+                        run_id = %state.run_id,
+                        "another pipeline run is already ambient; this run starts detached \
+                         (calls attach to it only inside run.enter(), in_scope() or instrument())"
+                    );
+                });
             }
             installed
         };
@@ -248,20 +250,24 @@ impl Run {
             let _ = state.failure.set("the pipeline panicked".to_owned());
         }
         let mut report = build_report(state, end_ticks);
-        // Compare with the history baseline and append this run (never fails the run).
-        let _ = crate::history::on_run_finished(&mut report);
-        tracing::info!(
-            target: "monitor",
-            pipeline = %report.pipeline,
-            run_id = %report.run_id,
-            status = report.status.as_str(),
-            duration_ms = report.duration_ms,
-            steps = report.steps.len(),
-            queries = report.queries.len(),
-            errors = report.errors.len() as u64 + report.errors_not_kept,
-            "pipeline finished"
-        );
-        deliver(&report);
+        // The history's and the exporters' warnings (a full disk, a gateway down) reach stderr
+        // when the program installed no subscriber.
+        crate::events::surfaced(|| {
+            // Compare with the history baseline and append this run (never fails the run).
+            let _ = crate::history::on_run_finished(&mut report);
+            tracing::info!(
+                target: "monitor",
+                pipeline = %report.pipeline,
+                run_id = %report.run_id,
+                status = report.status.as_str(),
+                duration_ms = report.duration_ms,
+                steps = report.steps.len(),
+                queries = report.queries.len(),
+                errors = report.errors.len() as u64 + report.errors_not_kept,
+                "pipeline finished"
+            );
+            deliver(&report);
+        });
         report
     }
 }

@@ -20,11 +20,12 @@ impl Periodic {
         let thread = std::thread::Builder::new()
             .name(name.to_owned())
             .spawn(move || loop {
+                // A failed send is a warning on stderr when no subscriber is installed.
                 match stopped.recv_timeout(interval) {
-                    Err(RecvTimeoutError::Timeout) => flush(),
+                    Err(RecvTimeoutError::Timeout) => crate::events::surfaced(&flush),
                     // Asked to stop, or the owner is gone: one last flush, then out.
                     Ok(()) | Err(RecvTimeoutError::Disconnected) => {
-                        flush();
+                        crate::events::surfaced(&flush);
                         break;
                     }
                 }
@@ -32,8 +33,10 @@ impl Periodic {
         let thread = match thread {
             Ok(t) => Some(t),
             Err(e) => {
-                tracing::warn!(target: "monitor", thread = name, error = %e,
-                    "could not start the exporter's flush thread; flushing at run ends only");
+                crate::events::surfaced(|| {
+                    tracing::warn!(target: "monitor", thread = name, error = %e,
+                        "could not start the exporter's flush thread; flushing at run ends only");
+                });
                 None
             }
         };

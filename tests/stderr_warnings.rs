@@ -1,0 +1,140 @@
+//! With no `tracing` subscriber installed, monitor's own `warn` and `error` events reach stderr,
+//! one line each with their fields; `MONITOR_STDERR_WARNINGS=0` drops them, and a program that
+//! installs its own subscriber gets them there and nothing on stderr.
+//!
+//! Each case runs this test binary again as a child (`child_pipeline`): a subscriber, once set,
+//! cannot be taken away, and the environment is read once per process.
+
+use monitor::monitor_step;
+use monitor::Pipeline;
+use std::process::Command;
+
+#[monitor_step(rows)]
+fn load_orders(n: usize) -> Vec<u32> {
+    (0..n as u32).collect()
+}
+
+#[monitor_step]
+fn validate(rows: &[u32]) -> Result<usize, String> {
+    Err(format!("{} rows failed validation", rows.len()))
+}
+
+/// The child: a small pipeline whose history is `/dev/full` and whose one step fails. With
+/// `CHILD_SUBSCRIBER=1` it installs its own subscriber first and prints what it captured.
+#[test]
+#[ignore = "run as a child process by the tests below"]
+fn child_pipeline() {
+    if std::env::var_os("STDERR_WARNINGS_CHILD").is_none() {
+        return;
+    }
+    let capture = (std::env::var("CHILD_SUBSCRIBER").as_deref() == Ok("1"))
+        .then(|| monitor::testing::GlobalCapture::install().expect("first subscriber"));
+    let run = Pipeline::start("stderr_warnings");
+    let rows = load_orders(100);
+    assert!(validate(&rows).is_err());
+    let report = run.finish();
+    println!("REPORT {} steps={}", report.status, report.steps.len());
+    if let Some(c) = capture {
+        for e in c.take() {
+            println!("CAPTURED {} {}", e.level, e.message);
+        }
+    }
+}
+
+/// Runs the child with `env`; returns (stdout, stderr).
+fn child(env: &[(&str, &str)]) -> (String, String) {
+    let out = Command::new(std::env::current_exe().unwrap())
+        .args(["--exact", "child_pipeline", "--ignored", "--nocapture"])
+        .env("STDERR_WARNINGS_CHILD", "1")
+        .env("MONITOR_HISTORY", "/dev/full")
+        .env("MONITOR_SLOW_QUERY", "fast")
+        .env_remove("MONITOR_STDERR_WARNINGS")
+        .env_remove("RUST_LOG")
+        .envs(env.iter().copied())
+        .output()
+        .expect("run the child");
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(out.status.success(), "{stdout}\n{stderr}");
+    assert!(stdout.contains("REPORT ok steps=2"), "{stdout}");
+    (stdout, stderr)
+}
+
+fn lines_starting<'a>(text: &'a str, prefix: &str) -> Vec<&'a str> {
+    text.lines().filter(|l| l.starts_with(prefix)).collect()
+}
+
+#[test]
+fn without_a_subscriber_warnings_and_errors_go_to_stderr_one_line_each() {
+    let (_, stderr) = child(&[]);
+
+    let history = lines_starting(&stderr, "monitor: WARN run history not updated:");
+    assert_eq!(history.len(), 1, "{stderr}");
+    assert!(
+        history[0].starts_with(
+            "monitor: WARN run history not updated: history file /dev/full: cannot append a run: \
+             No space left on device (os error 28)"
+        ),
+        "{}",
+        history[0]
+    );
+    assert!(
+        history[0].contains(" store=\"history file /dev/full\""),
+        "the fields are on the line: {}",
+        history[0]
+    );
+
+    let config = lines_starting(&stderr, "monitor: WARN invalid configuration:");
+    assert_eq!(config.len(), 1, "{stderr}");
+    assert!(
+        config[0].contains("MONITOR_SLOW_QUERY=\"fast\" is not valid"),
+        "{}",
+        config[0]
+    );
+    assert!(
+        config[0].contains(" variable=MONITOR_SLOW_QUERY value=fast"),
+        "{}",
+        config[0]
+    );
+
+    let errors = lines_starting(&stderr, "monitor: ERROR call returned an error");
+    assert_eq!(errors.len(), 1, "{stderr}");
+    assert!(errors[0].contains(" name=\"validate\""), "{}", errors[0]);
+    assert!(
+        errors[0].contains("error=100 rows failed validation"),
+        "{}",
+        errors[0]
+    );
+
+    // Only warn and error: no `info` (pipeline started/finished, step finished) on stderr.
+    assert_eq!(
+        lines_starting(&stderr, "monitor: ").len(),
+        3,
+        "exactly the three events: {stderr}"
+    );
+}
+
+#[test]
+fn monitor_stderr_warnings_0_turns_them_off() {
+    let (_, stderr) = child(&[("MONITOR_STDERR_WARNINGS", "0")]);
+    assert!(
+        lines_starting(&stderr, "monitor: ").is_empty(),
+        "nothing on stderr: {stderr}"
+    );
+}
+
+#[test]
+fn a_program_with_its_own_subscriber_gets_them_there_and_stderr_stays_quiet() {
+    let (stdout, stderr) = child(&[("CHILD_SUBSCRIBER", "1")]);
+    assert!(
+        lines_starting(&stderr, "monitor: ").is_empty(),
+        "nothing on stderr: {stderr}"
+    );
+    let captured = lines_starting(&stdout, "CAPTURED WARN run history not updated:");
+    assert_eq!(captured.len(), 1, "{stdout}");
+    assert_eq!(
+        lines_starting(&stdout, "CAPTURED ERROR call returned an error").len(),
+        1,
+        "{stdout}"
+    );
+}
