@@ -104,7 +104,6 @@ fn exposition_follows_conventions_and_passes_promtool() {
 #[test]
 fn real_prometheus_scrapes_the_endpoint() {
     let server = MetricsServer::start("127.0.0.1:0".parse().unwrap()).expect("start /metrics");
-    assert!(server.local_addr().ip().is_loopback());
     for _ in 0..5 {
         scraped_step();
     }

@@ -209,20 +209,43 @@ mod tests {
 
     #[test]
     fn a_thread_gives_its_record_back_when_it_exits() {
-        std::thread::spawn(|| {
-            let _q = reserve().expect("a free record").start(&SITE, 7);
+        // The very record the thread owned is free again once `join` returns (thread-locals are
+        // destroyed before the thread ends).
+        let claimed = std::thread::spawn(|| {
+            let q = reserve().expect("a free record").start(&SITE, 7);
             assert_eq!(running_here(), [7]);
+            let record: &'static Record = q.0;
+            drop(q);
+            record as *const Record as usize
         })
         .join()
         .unwrap();
+        let record = TABLE
+            .iter()
+            .find(|r| std::ptr::from_ref(*r) as usize == claimed)
+            .expect("a record of the table");
+        assert!(
+            !record.owned.load(Ordering::Acquire),
+            "the exited thread's record is still owned"
+        );
         assert!(
             !running_here().contains(&7),
             "the exited thread's query is gone"
         );
-        let owned = TABLE
-            .iter()
-            .filter(|r| r.owned.load(Ordering::Relaxed))
-            .count();
-        assert!(owned < RECORDS);
+    }
+
+    #[test]
+    fn more_threads_than_records_over_time_all_get_one() {
+        // One after another, more threads than the table holds: each finds a free record only if
+        // every earlier thread gave its own back.
+        for i in 0..RECORDS + 64 {
+            let got = std::thread::spawn(|| reserve().map(|r| r.start(&SITE, 9)).is_some())
+                .join()
+                .unwrap();
+            assert!(
+                got,
+                "thread {i} found no free record: records leak at thread exit"
+            );
+        }
     }
 }

@@ -63,7 +63,7 @@ impl Store for Mem {
         Ok(v)
     }
 
-    // We run first, then async-trait boxes our `async fn`.
+    // Not monitored here (see `Mem2`).
     async fn del(&self, v: u32) -> u32 {
         v
     }
