@@ -6,7 +6,7 @@
 //! | `MONITOR_DISABLE` | `1`/`true`: record nothing, log nothing (the annotated code still runs) | off |
 //! | `MONITOR_SLOW_QUERY` | slow-query threshold, e.g. `500ms` | `30s` |
 //! | `MONITOR_MEMORY_WARN` | warn when a step's peak RSS passes this, e.g. `512MiB` | `1GiB` |
-//! | `MONITOR_SAMPLE_INTERVAL` | RSS sampler interval while a step runs | `10ms` |
+//! | `MONITOR_SAMPLE_INTERVAL` | RSS sampler interval while a step runs, from `1ms` to `1m` (a value outside is clamped, with a warning) | `10ms` |
 //! | `MONITOR_ENFORCE_BUDGETS` | `1`: a passed `max_peak`/`max_duration` budget panics after the call | off |
 //! | `MONITOR_SPANS` | `1`: open a `tracing` span per monitored call | off |
 //! | `MONITOR_WATCHDOG` | `0`: do not report queries still running past their slow threshold | on |
@@ -40,6 +40,11 @@ pub const DEFAULT_SLOW_QUERY_NS: u64 = 30_000_000_000;
 pub const DEFAULT_MEMORY_WARN: u64 = 1 << 30;
 /// Default RSS sampling interval: 10 ms.
 pub const DEFAULT_SAMPLE_INTERVAL_NS: u64 = 10_000_000;
+/// The shortest and longest RSS sampling interval (`MONITOR_SAMPLE_INTERVAL`): below 1 ms the
+/// sampler thread would spin a core; above a minute the memory timeline and the watchdog (which
+/// ticks with the sampler) would be too coarse to use.
+pub const SAMPLE_INTERVAL_BOUNDS: (Duration, Duration) =
+    (Duration::from_millis(1), Duration::from_secs(60));
 
 /// A rejected configuration value.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -116,6 +121,54 @@ pub fn env_duration(
         },
         |d| format!("{d:?}"),
     )
+}
+
+/// Reads a duration variable that must lie within `bounds` (inclusive): a value outside them is
+/// reported into `errors` (naming the variable and the value) and clamped to the nearest bound;
+/// a value that does not parse is reported and gives `default`.
+pub fn env_duration_within(
+    lookup: Lookup<'_>,
+    var: &str,
+    default: Duration,
+    bounds: (Duration, Duration),
+    errors: &mut Vec<ConfigError>,
+) -> Duration {
+    let d = env_duration(lookup, var, default, errors);
+    match out_of_bounds(var, d, bounds) {
+        Some((clamped, e)) => {
+            errors.push(ConfigError {
+                value: lookup(var).unwrap_or_default(),
+                ..e
+            });
+            clamped
+        }
+        None => d,
+    }
+}
+
+/// `Some((nearest bound, error))` when `d` lies outside `bounds`; the error's `value` is `d`.
+pub(crate) fn out_of_bounds(
+    var: &str,
+    d: Duration,
+    (low, high): (Duration, Duration),
+) -> Option<(Duration, ConfigError)> {
+    let clamped = d.clamp(low, high);
+    (clamped != d).then(|| {
+        (
+            clamped,
+            ConfigError {
+                variable: var.to_owned(),
+                value: format!("{d:?}"),
+                expected: format!("a duration from {} to {}", human(low), human(high)),
+                kept: format!("{}, the nearest bound", human(clamped)),
+            },
+        )
+    })
+}
+
+/// `1ms`, `60s`, `1h`: the duration grammar of the variables.
+pub(crate) fn human(d: Duration) -> String {
+    humantime::format_duration(d).to_string()
 }
 
 /// Reads a byte-size variable (`"512MiB"`), reporting a bad value into `errors`.
@@ -205,7 +258,7 @@ pub struct Config {
     pub slow_query: Duration,
     /// Global memory warning threshold, bytes.
     pub memory_warn: u64,
-    /// RSS sampler interval.
+    /// RSS sampler interval, within [`SAMPLE_INTERVAL_BOUNDS`] (clamped when installed).
     pub sample_interval: Duration,
     /// Panic after a call that passed its budget.
     pub enforce_budgets: bool,
@@ -254,10 +307,11 @@ impl Config {
             disabled: env_bool(lookup, "MONITOR_DISABLE", d.disabled, &mut errors),
             slow_query: env_duration(lookup, "MONITOR_SLOW_QUERY", d.slow_query, &mut errors),
             memory_warn: env_bytes(lookup, "MONITOR_MEMORY_WARN", d.memory_warn, &mut errors),
-            sample_interval: env_duration(
+            sample_interval: env_duration_within(
                 lookup,
                 "MONITOR_SAMPLE_INTERVAL",
                 d.sample_interval,
+                SAMPLE_INTERVAL_BOUNDS,
                 &mut errors,
             ),
             enforce_budgets: env_bool(
@@ -316,8 +370,9 @@ impl Config {
         DISABLED.store(self.disabled, Relaxed);
         SLOW_QUERY_NS.store(saturating_nanos(self.slow_query), Relaxed);
         MEMORY_WARN.store(self.memory_warn, Relaxed);
+        let (low, high) = SAMPLE_INTERVAL_BOUNDS;
         SAMPLE_INTERVAL_NS.store(
-            saturating_nanos(self.sample_interval).max(1_000_000),
+            saturating_nanos(self.sample_interval.clamp(low, high)),
             Relaxed,
         );
         ENFORCE_BUDGETS.store(self.enforce_budgets, Relaxed);
@@ -362,7 +417,8 @@ impl ConfigBuilder {
         self
     }
 
-    /// Sets the RSS sampler interval (at least 1 ms).
+    /// Sets the RSS sampler interval; outside [`SAMPLE_INTERVAL_BOUNDS`] (1 ms to 60 s) it is
+    /// clamped to the nearest bound, with a warning.
     pub fn sample_interval(mut self, interval: Duration) -> Self {
         self.config.sample_interval = interval;
         self
@@ -406,9 +462,20 @@ impl ConfigBuilder {
         self
     }
 
-    /// Applies the settings process-wide and returns them.
-    pub fn install(self) -> Config {
-        self.config.store();
+    /// Applies the settings process-wide and returns them (a sample interval out of bounds
+    /// clamped, with a warning).
+    pub fn install(mut self) -> Config {
+        if let Some((clamped, e)) = out_of_bounds(
+            "Config::sample_interval",
+            self.config.sample_interval,
+            SAMPLE_INTERVAL_BOUNDS,
+        ) {
+            self.config.sample_interval = clamped;
+            self.config.store();
+            report_errors(&[e]);
+        } else {
+            self.config.store();
+        }
         self.config
     }
 }

@@ -82,6 +82,8 @@ impl DogStatsD {
     /// Flushes every `interval` on a background thread (and at the end of each run once added
     /// with [`super::add_run_hook`]); the thread stops, after a last flush, when the returned
     /// exporter is dropped.
+    /// The interval is clamped to [`INTERVAL_BOUNDS`](super::env::INTERVAL_BOUNDS) (100 ms to
+    /// 1 h), with a warning.
     #[must_use]
     pub fn start_interval(self, interval: Duration) -> DogStatsDExporter {
         let client = Arc::new(self);

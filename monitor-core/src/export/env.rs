@@ -7,14 +7,19 @@
 //! | `MONITOR_PUSHGATEWAY_URL` | push to this Pushgateway at the end of each run |
 //! | `MONITOR_DOGSTATSD_ADDR` | send DogStatsD datagrams to this `host:port` |
 //! | `MONITOR_OTLP_ENDPOINT` | send OTLP/HTTP metrics to this base URL (`/v1/metrics` is added) |
-//! | `MONITOR_EXPORT_INTERVAL` | how often DogStatsD and OTLP flush between run ends (default `10s`) |
+//! | `MONITOR_EXPORT_INTERVAL` | how often DogStatsD and OTLP flush between run ends, from `100ms` to `1h` (a value outside is clamped, with a warning; default `10s`) |
 
-use crate::config::{env_duration, report_errors, ConfigError, Lookup};
+use crate::config::{env_duration_within, report_errors, ConfigError, Lookup};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::time::Duration;
 
 /// Default flush interval for the push-style exporters.
 pub const DEFAULT_INTERVAL: Duration = Duration::from_secs(10);
+/// The shortest and longest flush interval (`MONITOR_EXPORT_INTERVAL`, and the `start_interval`
+/// methods): below 100 ms a flush thread would flood the collector (a busy loop at `1ns`), above
+/// an hour the figures between run ends would be stale.
+pub const INTERVAL_BOUNDS: (Duration, Duration) =
+    (Duration::from_millis(100), Duration::from_secs(3600));
 
 /// What the environment asks for.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -73,23 +78,15 @@ impl ExportEnv {
     pub fn from_lookup(lookup: Lookup<'_>) -> (ExportEnv, Vec<ConfigError>) {
         let mut errors = Vec::new();
         let mut env = ExportEnv {
-            interval: env_duration(
+            interval: env_duration_within(
                 lookup,
                 "MONITOR_EXPORT_INTERVAL",
                 DEFAULT_INTERVAL,
+                INTERVAL_BOUNDS,
                 &mut errors,
             ),
             ..ExportEnv::default()
         };
-        if env.interval.is_zero() {
-            errors.push(ConfigError {
-                variable: "MONITOR_EXPORT_INTERVAL".into(),
-                value: "0".into(),
-                expected: "a positive duration such as 10s".into(),
-                kept: format!("{DEFAULT_INTERVAL:?}"),
-            });
-            env.interval = DEFAULT_INTERVAL;
-        }
         if let Some(v) = non_empty(lookup, "MONITOR_PROMETHEUS_ADDR") {
             env.prometheus_addr = parse_listen_addr(&v);
             if env.prometheus_addr.is_none() {
@@ -180,7 +177,10 @@ mod tests {
         assert_eq!(env.prometheus_addr, None);
         assert_eq!(env.pushgateway_url, None);
         assert_eq!(env.dogstatsd_addr, None);
-        assert_eq!(env.interval, DEFAULT_INTERVAL);
+        assert_eq!(
+            env.interval, INTERVAL_BOUNDS.0,
+            "0s is clamped to the lower bound"
+        );
         let text: Vec<String> = errors.iter().map(ToString::to_string).collect();
         assert_eq!(text.len(), 4, "{text:?}");
         assert!(
@@ -195,6 +195,30 @@ mod tests {
             text[3].contains("MONITOR_DOGSTATSD_ADDR=\"statsd\""),
             "{text:?}"
         );
-        assert!(text[0].contains("MONITOR_EXPORT_INTERVAL"), "{text:?}");
+        assert_eq!(
+            text[0],
+            "MONITOR_EXPORT_INTERVAL=\"0s\" is not valid: expected a duration from 100ms to 1h; \
+             keeping 100ms, the nearest bound"
+        );
+    }
+
+    #[test]
+    fn intervals_outside_their_bounds_are_clamped_and_named() {
+        for (value, clamped) in [
+            ("1ns", Duration::from_millis(100)),
+            ("99ms", Duration::from_millis(100)),
+            ("100ms", Duration::from_millis(100)),
+            ("1h", Duration::from_secs(3600)),
+            ("2h", Duration::from_secs(3600)),
+        ] {
+            let (env, errors) = with(&[("MONITOR_EXPORT_INTERVAL", value)]);
+            assert_eq!(env.interval, clamped, "{value}");
+            let inside = value == "100ms" || value == "1h";
+            assert_eq!(errors.len(), usize::from(!inside), "{value}: {errors:?}");
+            if let Some(e) = errors.first() {
+                assert_eq!(e.variable, "MONITOR_EXPORT_INTERVAL");
+                assert_eq!(e.value, value);
+            }
+        }
     }
 }

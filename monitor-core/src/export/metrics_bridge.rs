@@ -88,6 +88,8 @@ impl MetricsBridge {
     }
 
     /// Publishes every `interval` on a background thread until the returned handle is dropped.
+    /// The interval is clamped to [`INTERVAL_BOUNDS`](super::env::INTERVAL_BOUNDS) (100 ms to
+    /// 1 h), with a warning.
     #[must_use]
     pub fn start_interval(self, interval: Duration) -> MetricsBridgeExporter {
         let bridge = Arc::new(self);

@@ -226,6 +226,8 @@ impl Otlp {
 
     /// Exports every `interval` on a background thread (and at each run end once added with
     /// [`super::add_run_hook`]); stops after a last export when the returned value is dropped.
+    /// The interval is clamped to [`INTERVAL_BOUNDS`](super::env::INTERVAL_BOUNDS) (100 ms to
+    /// 1 h), with a warning.
     #[must_use]
     pub fn start_interval(self, interval: Duration) -> OtlpExporter {
         let otlp = Arc::new(self);

@@ -13,9 +13,22 @@ pub struct Periodic {
 }
 
 impl Periodic {
-    /// Calls `flush` every `interval` on a thread named `name`. If the thread cannot be spawned
-    /// the failure is logged and only explicit flushes (run ends) happen.
+    /// Calls `flush` every `interval` on a thread named `name`. An interval outside
+    /// [`INTERVAL_BOUNDS`](super::env::INTERVAL_BOUNDS) (100 ms to 1 h) is clamped to the nearest
+    /// bound, with a warning. If the thread cannot be spawned the failure is logged and only
+    /// explicit flushes (run ends) happen.
     pub fn start(name: &str, interval: Duration, flush: impl Fn() + Send + 'static) -> Periodic {
+        let interval = match crate::config::out_of_bounds(
+            &format!("{name} interval"),
+            interval,
+            super::env::INTERVAL_BOUNDS,
+        ) {
+            Some((clamped, e)) => {
+                crate::config::report_errors(&[e]);
+                clamped
+            }
+            None => interval,
+        };
         let (stop, stopped) = channel::<()>();
         let thread = std::thread::Builder::new()
             .name(name.to_owned())
