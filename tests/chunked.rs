@@ -93,6 +93,7 @@ fn one_shot(input: &Path) -> Vec<u8> {
 #[test]
 #[serial]
 fn two_million_rows_in_chunks_keep_memory_bounded_and_match_a_one_shot_transform() {
+    monitor::testing::without_history();
     let dir = tempfile::tempdir().unwrap();
     let input = dir.path().join("orders.csv");
     let output = dir.path().join("orders_clean.csv");
@@ -167,6 +168,7 @@ fn two_million_rows_in_chunks_keep_memory_bounded_and_match_a_one_shot_transform
 #[test]
 #[serial]
 fn a_malformed_record_is_an_error_naming_its_line_and_chunk() {
+    monitor::testing::without_history();
     let dir = tempfile::tempdir().unwrap();
     let input = dir.path().join("bad.csv");
     write_orders(&input, 12);
@@ -216,6 +218,7 @@ fn a_malformed_record_is_an_error_naming_its_line_and_chunk() {
 #[test]
 #[serial]
 fn malformed_records_can_be_skipped_and_counted() {
+    monitor::testing::without_history();
     let dir = tempfile::tempdir().unwrap();
     let input = dir.path().join("mixed.csv");
     write_orders(&input, 20);
@@ -247,6 +250,7 @@ fn malformed_records_can_be_skipped_and_counted() {
 #[test]
 #[serial]
 fn a_failing_transform_names_its_chunk_and_counts_as_an_error() {
+    monitor::testing::without_history();
     let dir = tempfile::tempdir().unwrap();
     let input = dir.path().join("orders.csv");
     write_orders(&input, 25);
@@ -281,6 +285,7 @@ fn a_failing_transform_names_its_chunk_and_counts_as_an_error() {
 #[test]
 #[serial]
 fn without_a_terminal_each_chunk_logs_a_line() {
+    monitor::testing::without_history();
     let dir = tempfile::tempdir().unwrap();
     let input = dir.path().join("orders.csv");
     write_orders(&input, 250);
@@ -316,6 +321,7 @@ fn without_a_terminal_each_chunk_logs_a_line() {
 
 #[test]
 fn a_missing_input_is_a_clear_error() {
+    monitor::testing::without_history();
     let err = CsvChunks::open("/nonexistent/orders.csv")
         .for_each_chunk(|c: monitor::chunked::Chunk<Order>| Ok::<_, String>(c.rows.len() as u64))
         .unwrap_err();

@@ -13,6 +13,7 @@ fn env_step() {}
 
 #[test]
 fn environment_variables_start_the_exporters() {
+    monitor::testing::without_history();
     let gateway = Pushgateway::start();
     let statsd = UdpSocket::bind("127.0.0.1:0").unwrap();
     let port = free_port();

@@ -91,6 +91,7 @@ fn write_batch() -> Result<(), WriteError> {
 
 #[test]
 fn an_error_enum_labels_its_variants() {
+    monitor::testing::without_history();
     let _ = write_batch();
     assert_eq!(
         export::collect()
@@ -125,6 +126,7 @@ fn an_error_enum_labels_its_variants() {
 
 #[test]
 fn types_past_the_bound_share_one_overflow_series() {
+    monitor::testing::without_history();
     for _ in 0..3 {
         let _ = generic_fetch::<Timeout>();
     }

@@ -46,6 +46,7 @@ fn line_for<'a>(text: &'a str, metric: &str, needle: &str) -> Option<&'a str> {
 
 #[test]
 fn a_batch_pipeline_pushes_at_the_end_of_its_run_and_survives_a_dead_gateway() {
+    monitor::testing::without_history();
     let mut gateway = RealGateway::start();
     export::add_run_hook(Arc::new(
         Pushgateway::new(&gateway.url())
@@ -132,6 +133,7 @@ fn a_batch_pipeline_pushes_at_the_end_of_its_run_and_survives_a_dead_gateway() {
 
 #[test]
 fn a_hanging_gateway_is_given_up_on_at_the_deadline() {
+    monitor::testing::without_history();
     // Accepts connections and never answers.
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = listener.local_addr().unwrap();

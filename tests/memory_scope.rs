@@ -22,6 +22,7 @@ fn touch(mib: usize) -> Vec<u8> {
 #[test]
 #[serial] // RSS is process-wide: one measuring test at a time
 fn figures_while_alive_and_at_the_end() {
+    monitor::testing::without_history();
     let (report, events) = capture(|| {
         let scope = monitor::memory_scope("build_index");
         assert_eq!(scope.name(), "build_index");
@@ -75,6 +76,7 @@ fn figures_while_alive_and_at_the_end() {
 #[test]
 #[serial] // RSS is process-wide: one measuring test at a time
 fn dropping_the_guard_logs_too() {
+    monitor::testing::without_history();
     let ((), events) = capture(|| {
         let _scope = monitor::memory_scope(format!("chunk {}", 7));
         drop(touch(8));
@@ -91,6 +93,7 @@ fn dropping_the_guard_logs_too() {
 #[test]
 #[serial] // RSS is process-wide: one measuring test at a time
 fn a_guard_moved_to_another_thread_reports_no_allocated_figure() {
+    monitor::testing::without_history();
     let scope = monitor::memory_scope("moved");
     drop(touch(8));
     let report = std::thread::spawn(move || {

@@ -9,6 +9,7 @@ fn allocates() -> usize {
 
 #[test]
 fn heap_figures_are_absent_not_zero() {
+    monitor::testing::without_history();
     assert_eq!(allocates(), 1 << 20);
     let snap = monitor::snapshot();
     let m = snap.site("allocates").expect("recorded").memory;

@@ -31,6 +31,7 @@ fn catches_a_panic_inside() {
 
 #[test]
 fn the_panic_text_reaches_events_and_reports_and_the_programs_hook_still_runs() {
+    monitor::testing::without_history();
     // The program's own hook, installed before monitor's first call.
     std::panic::set_hook(Box::new(|_| {
         PROGRAM_HOOK_RAN.fetch_add(1, Ordering::Relaxed);

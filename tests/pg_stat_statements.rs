@@ -16,6 +16,7 @@ fn orders_by_customer(
 
 #[test]
 fn delta_for_a_run_is_joined_to_named_queries() {
+    monitor::testing::without_history();
     let pg = PostgresServer::start();
     let mut client = Client::connect(&pg.connection_string(), NoTls).unwrap();
     client
@@ -79,6 +80,7 @@ fn delta_for_a_run_is_joined_to_named_queries() {
 
 #[test]
 fn a_missing_extension_is_a_clear_error() {
+    monitor::testing::without_history();
     let pg = PostgresServer::start();
     let mut client = Client::connect(&pg.connection_string(), NoTls).unwrap();
     let err = PgStatStatements::snapshot(&mut client)

@@ -39,6 +39,7 @@ fn assert_clean(what: &str, text: &str) {
 
 #[test]
 fn values_and_literals_stay_out_of_logs_and_reports() {
+    monitor::testing::without_history();
     let pg = PostgresServer::start();
     let mut client = postgres::Client::connect(&pg.connection_string(), postgres::NoTls).unwrap();
     client

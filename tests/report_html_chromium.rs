@@ -77,6 +77,7 @@ fn png_size(png: &[u8]) -> (u32, u32) {
 
 #[test]
 fn chromium_renders_the_gantt_with_one_bar_per_step_call() {
+    monitor::testing::without_history();
     let run = Pipeline::start("html_in_chromium");
     for batch in [3000usize, 5000, 0] {
         let rows = extract(batch);
@@ -197,6 +198,7 @@ fn scroll_and_viewport(profile: &Path, dir: &Path, html: &str, width: u32) -> (u
 
 #[test]
 fn the_html_report_never_scrolls_sideways_on_a_laptop_or_a_phone() {
+    monitor::testing::without_history();
     // The example pipeline's report with a plan, a regression and a short history: its step and
     // query tables are wider than a phone.
     let report = monitor::Report::from_json(include_str!("fixtures/report.json")).unwrap();

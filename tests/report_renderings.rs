@@ -37,6 +37,7 @@ fn run_pipeline() -> Report {
 #[test]
 #[serial]
 fn text_table_shows_steps_queries_slow_and_errors() {
+    monitor::testing::without_history();
     let r = run_pipeline();
     // Wide enough for every column in one table and each error on one line (narrower widths:
     // tests/report_width.rs).
@@ -92,6 +93,7 @@ fn text_table_shows_steps_queries_slow_and_errors() {
 #[test]
 #[serial]
 fn markdown_has_tables_and_escapes_pipes() {
+    monitor::testing::without_history();
     let r = run_pipeline();
     let md = r.to_markdown();
     println!("{md}");
@@ -113,6 +115,7 @@ fn markdown_has_tables_and_escapes_pipes() {
 #[test]
 #[serial]
 fn html_is_self_contained_with_one_bar_per_step_call() {
+    monitor::testing::without_history();
     let r = run_pipeline();
     let html = r.to_html();
     assert!(html.starts_with("<!DOCTYPE html>"));
@@ -140,6 +143,7 @@ fn html_is_self_contained_with_one_bar_per_step_call() {
 
 #[test]
 fn a_failed_empty_run_renders_without_tables() {
+    monitor::testing::without_history();
     let run = Pipeline::builder("empty").detached().start();
     run.fail("input missing");
     let r = run.finish();

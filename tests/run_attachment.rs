@@ -23,6 +23,7 @@ async fn async_work(n: u64) -> u64 {
 #[test]
 #[serial]
 fn ambient_run_collects_calls_from_scoped_threads_and_rayon() {
+    monitor::testing::without_history();
     let run = Pipeline::start("ambient_threads");
     assert!(run.is_ambient());
     work(5);
@@ -62,6 +63,7 @@ fn ambient_run_collects_calls_from_scoped_threads_and_rayon() {
 #[test]
 #[serial]
 fn ambient_run_collects_tokio_tasks_on_worker_threads() {
+    monitor::testing::without_history();
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -84,6 +86,7 @@ fn ambient_run_collects_tokio_tasks_on_worker_threads() {
 #[test]
 #[serial]
 fn calls_after_finish_or_outside_runs_do_not_attach() {
+    monitor::testing::without_history();
     work(1);
     let run = Pipeline::start("late");
     let report = run.finish();
@@ -98,6 +101,7 @@ fn calls_after_finish_or_outside_runs_do_not_attach() {
 #[test]
 #[serial]
 fn detached_runs_side_by_side_stay_apart() {
+    monitor::testing::without_history();
     let a = Pipeline::builder("side_a").detached().start();
     let b = Pipeline::builder("side_b").detached().start();
     assert!(!a.is_ambient() && !b.is_ambient());
@@ -147,6 +151,7 @@ fn detached_runs_side_by_side_stay_apart() {
 #[test]
 #[serial]
 fn an_entered_run_wins_over_the_ambient_one() {
+    monitor::testing::without_history();
     let ambient = Pipeline::start("ambient");
     let second = Pipeline::start("second");
     assert!(ambient.is_ambient());
@@ -165,6 +170,7 @@ fn an_entered_run_wins_over_the_ambient_one() {
 #[test]
 #[serial]
 fn sites_past_the_run_bound_are_counted_not_recorded() {
+    monitor::testing::without_history();
     // Make sure `work` and `lookup` have ids, then allow only ids below the smaller one.
     work(1);
     lookup(1);
@@ -179,6 +185,7 @@ fn sites_past_the_run_bound_are_counted_not_recorded() {
 #[test]
 #[serial]
 fn the_current_run_can_be_looked_up_and_handed_on() {
+    monitor::testing::without_history();
     assert!(monitor::RunHandle::current().is_none());
     let detached = Pipeline::builder("handed_on").detached().start();
     let handle = detached

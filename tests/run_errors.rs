@@ -39,6 +39,7 @@ fn explode() {
 #[test]
 #[serial]
 fn errors_are_kept_with_site_message_and_time_up_to_the_bound() {
+    monitor::testing::without_history();
     FORMATTED.store(0, Ordering::Relaxed);
     let run = Pipeline::start("errors");
     flaky().unwrap_err();
@@ -113,6 +114,7 @@ fn errors_are_kept_with_site_message_and_time_up_to_the_bound() {
 #[test]
 #[serial]
 fn the_bound_is_configurable() {
+    monitor::testing::without_history();
     let run = Pipeline::builder("few_errors").max_errors(3).start();
     for i in 0..10 {
         let _ = validate(i);

@@ -25,6 +25,7 @@ fn collect_reports() -> (monitor::SinkId, Arc<Mutex<Vec<Report>>>) {
 #[test]
 #[serial]
 fn finish_returns_the_report_with_id_start_status_and_duration() {
+    monitor::testing::without_history();
     let before = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
@@ -67,6 +68,7 @@ fn finish_returns_the_report_with_id_start_status_and_duration() {
 #[test]
 #[serial]
 fn dropping_the_guard_finishes_the_run_and_hands_out_the_report() {
+    monitor::testing::without_history();
     let (sink, seen) = collect_reports();
     {
         let _run = Pipeline::start("dropped");
@@ -85,6 +87,7 @@ fn dropping_the_guard_finishes_the_run_and_hands_out_the_report() {
 #[test]
 #[serial]
 fn a_panicking_pipeline_still_reports_and_is_marked_failed() {
+    monitor::testing::without_history();
     let (sink, seen) = collect_reports();
     let caught = std::panic::catch_unwind(|| {
         let _run = Pipeline::start("panicky");
@@ -112,6 +115,7 @@ fn a_panicking_pipeline_still_reports_and_is_marked_failed() {
 #[test]
 #[serial]
 fn finish_with_an_err_marks_the_run_failed_with_its_message() {
+    monitor::testing::without_history();
     let run = Pipeline::start("fails");
     step_ok();
     let outcome: Result<(), String> = Err("upstream file missing".into());
@@ -123,6 +127,7 @@ fn finish_with_an_err_marks_the_run_failed_with_its_message() {
 #[test]
 #[serial]
 fn a_panicking_sink_does_not_reach_the_pipeline() {
+    monitor::testing::without_history();
     let bad = monitor::add_report_sink(|_| panic!("sink bug"));
     let (good, seen) = collect_reports();
     let report = Pipeline::start("sinks").finish();

@@ -26,6 +26,7 @@ fn idle() {
 #[test]
 #[serial]
 fn the_timeline_has_boundary_and_sampler_readings_and_step_peaks() {
+    monitor::testing::without_history();
     let run = Pipeline::start("memory_timeline");
     idle();
     hold_64_mib();
@@ -75,6 +76,7 @@ fn the_timeline_has_boundary_and_sampler_readings_and_step_peaks() {
 #[test]
 #[serial]
 fn the_timeline_is_bounded() {
+    monitor::testing::without_history();
     let run = Pipeline::builder("memory_bounded")
         .max_memory_points(4)
         .max_spans(2)

@@ -37,6 +37,7 @@ fn write_in_parts(parts: &[usize]) {
 #[test]
 #[serial]
 fn rows_rows_per_second_and_dropped_rows_reach_the_report() {
+    monitor::testing::without_history();
     let run = Pipeline::start("rows");
     let a = read_batch(1_000).unwrap();
     let b = read_batch(500).unwrap();
@@ -94,6 +95,7 @@ fn rows_rows_per_second_and_dropped_rows_reach_the_report() {
 #[test]
 #[serial]
 fn rows_outside_a_run_still_count_globally_but_not_in_the_next_run() {
+    monitor::testing::without_history();
     read_batch(3).unwrap();
     let r = Pipeline::start("rows_next").finish();
     assert!(r.step("read_batch").is_none());

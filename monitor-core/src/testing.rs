@@ -10,6 +10,9 @@
 //!
 //! [`capture`] sees events of the current thread only. For code that logs from other threads use
 //! [`GlobalCapture::install`], which installs one process-wide capturing subscriber.
+//!
+//! Tests that finish pipeline runs call [`without_history`] first, so their runs are neither
+//! written into the project's history nor compared with it.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -229,4 +232,15 @@ impl GlobalCapture {
     pub fn take(&self) -> Vec<CapturedEvent> {
         self.sub.take()
     }
+}
+
+/// Keeps this process's finished runs out of the history from now on: they are neither recorded
+/// (so a test run never writes into the project's `.monitor/history.jsonl`) nor compared with
+/// earlier runs (so ordinary noise never adds a regression warning to the events a test counts).
+/// Call it first in every test that finishes a run; a test of the history installs its own
+/// [`HistorySettings`](crate::history::HistorySettings) with a temporary path instead.
+pub fn without_history() {
+    crate::history::HistorySettings::builder()
+        .record(false)
+        .install();
 }
