@@ -40,6 +40,8 @@ fn explode() {
 #[serial]
 fn errors_are_kept_with_site_message_and_time_up_to_the_bound() {
     monitor::testing::without_history();
+    // Counts the report's own formatting: no stderr fallback formatting every error event.
+    monitor::Config::builder().stderr_warnings(false).install();
     FORMATTED.store(0, Ordering::Relaxed);
     let run = Pipeline::start("errors");
     flaky().unwrap_err();
