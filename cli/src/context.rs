@@ -4,6 +4,7 @@ use crate::error::CliError;
 use monitor::history::{
     HistoryLocation, HistorySettings, HistoryStore, LoadedRuns, RunFilter, RunRecord,
 };
+use std::io::Write as _;
 
 /// The global options, resolved.
 #[derive(Debug)]
@@ -75,9 +76,12 @@ impl Context {
             }
         }
         for s in &skipped {
-            eprintln!(
+            // Never a panic for a closed stderr.
+            let _ = writeln!(
+                std::io::stderr(),
                 "monitor: warning: {location}, line {}: skipped unreadable line: {}",
-                s.line, s.error
+                s.line,
+                s.error
             );
         }
         Ok(runs)

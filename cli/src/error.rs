@@ -1,9 +1,11 @@
 //! One clear message and a non-zero exit for every failure.
 
 use std::fmt;
+use std::io::Write as _;
 use std::process::ExitCode;
 
-/// Exit code for bad input: a missing or corrupt file, an unknown step, a bad argument.
+/// Exit code for bad input: a missing or corrupt file, an unknown step, a bad argument; and for
+/// standard output that cannot be written.
 pub const EXIT_BAD_INPUT: u8 = 2;
 /// Exit code of `compare --fail-on-regression` when something regressed.
 pub const EXIT_REGRESSION: u8 = 1;
@@ -24,7 +26,8 @@ impl CliError {
 
     /// Prints `monitor: <message>` on stderr and returns the exit code.
     pub fn report(&self) -> ExitCode {
-        eprintln!("monitor: {}", self.message);
+        // A closed stderr is no reason to panic.
+        let _ = writeln!(std::io::stderr(), "monitor: {}", self.message);
         ExitCode::from(EXIT_BAD_INPUT)
     }
 }

@@ -12,21 +12,25 @@
 //! URL; default `MONITOR_HISTORY`, else `.monitor/history.jsonl`).
 //!
 //! Exit codes: 0 success; 1 `compare --fail-on-regression` found a regression; 2 bad input (a
-//! missing or corrupt file, an unknown step, a bad argument), with one message on stderr.
+//! missing or corrupt file, an unknown step, a bad argument) or standard output that cannot be
+//! written (a full disk), with one message on stderr. A closed standard output (`| head`) ends
+//! the output quietly and leaves the exit code as it would have been.
 //!
 //! Adding a subcommand: write `commands/<name>.rs` with a `clap::Args` struct and a
-//! `run(&Context, Args) -> Result<ExitCode, CliError>`, then add one variant to [`Command`] and
-//! one arm to [`dispatch`].
+//! `run(&Context, Args, &mut Out) -> Result<ExitCode, CliError>` that writes only through
+//! [`Out`] (`out!`, `outln!`), then add one variant to [`Command`] and one arm to [`dispatch`].
 
 mod chart;
 mod commands;
 mod context;
 mod error;
+mod output;
 mod table;
 
 use clap::{Parser, Subcommand};
 use context::Context;
 use error::CliError;
+use output::Out;
 use std::process::ExitCode;
 
 /// See inside a Rust data pipeline: its run history, regressions against the baseline, trends,
@@ -60,14 +64,14 @@ enum Command {
     Alerts(commands::grafana::AlertsArgs),
 }
 
-fn dispatch(cx: &Context, command: Command) -> Result<ExitCode, CliError> {
+fn dispatch(cx: &Context, command: Command, out: &mut Out) -> Result<ExitCode, CliError> {
     match command {
-        Command::History(a) => commands::history::run(cx, a),
-        Command::Compare(a) => commands::compare::run(cx, a),
-        Command::Trend(a) => commands::trend::run(cx, a),
-        Command::Report(a) => commands::report::run(cx, a),
-        Command::Dashboard(a) => commands::grafana::dashboard(cx, a),
-        Command::Alerts(a) => commands::grafana::alerts(cx, a),
+        Command::History(a) => commands::history::run(cx, a, out),
+        Command::Compare(a) => commands::compare::run(cx, a, out),
+        Command::Trend(a) => commands::trend::run(cx, a, out),
+        Command::Report(a) => commands::report::run(cx, a, out),
+        Command::Dashboard(a) => commands::grafana::dashboard(cx, a, out),
+        Command::Alerts(a) => commands::grafana::alerts(cx, a, out),
     }
 }
 
@@ -77,5 +81,10 @@ fn main() -> ExitCode {
         Ok(cx) => cx,
         Err(e) => return e.report(),
     };
-    dispatch(&cx, cli.command).unwrap_or_else(|e| e.report())
+    let mut out = Out::stdout();
+    let result = dispatch(&cx, cli.command, &mut out);
+    let flushed = out.finish();
+    result
+        .and_then(|code| flushed.map(|()| code))
+        .unwrap_or_else(|e| e.report())
 }

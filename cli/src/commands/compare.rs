@@ -2,6 +2,8 @@
 
 use crate::context::Context;
 use crate::error::{CliError, EXIT_REGRESSION};
+use crate::outln;
+use crate::output::Out;
 use crate::table;
 use monitor::history::{
     compare, BaselineSettings, Finding, Metric, RunFilter, Thresholds, Verdict,
@@ -40,7 +42,7 @@ fn evidence(f: &Finding) -> String {
 }
 
 /// Compares and prints; the exit code tells a CI gate whether anything regressed.
-pub fn run(cx: &Context, args: Args) -> Result<ExitCode, CliError> {
+pub fn run(cx: &Context, args: Args, out: &mut Out) -> Result<ExitCode, CliError> {
     if !(args.threshold.is_finite() && args.threshold >= 0.0) {
         return Err(CliError::new(format!(
             "--threshold {}: expected a percentage of 0 or more",
@@ -76,24 +78,26 @@ pub fn run(cx: &Context, args: Args) -> Result<ExitCode, CliError> {
     if args.json {
         let json = serde_json::to_string_pretty(&c)
             .map_err(|e| CliError::new(format!("cannot encode the comparison: {e}")))?;
-        println!("{json}");
+        outln!(out, "{json}")?;
         return Ok(exit);
     }
 
-    println!(
+    outln!(
+        out,
         "{} run {} ({} UTC, {}) against {} earlier successful run(s)",
         latest.pipeline,
         latest.run_id,
         latest.started_at_utc(),
         latest.status.as_str(),
         c.baseline_run_ids.len()
-    );
+    )?;
     let min_runs = settings.thresholds.min_runs;
     if c.baseline_run_ids.len() < min_runs {
-        println!(
+        outln!(
+            out,
             "not enough history for a verdict: {} successful run(s) before this one, {min_runs} needed",
             c.baseline_run_ids.len()
-        );
+        )?;
     }
     let mut t = table::new(
         &[
@@ -134,7 +138,7 @@ pub fn run(cx: &Context, args: Args) -> Result<ExitCode, CliError> {
             verdict,
         ]);
     }
-    println!("{t}");
+    outln!(out, "{t}")?;
     for (title, list) in [
         ("Regressions", &c.regressions),
         ("Improvements", &c.improvements),
@@ -142,13 +146,13 @@ pub fn run(cx: &Context, args: Args) -> Result<ExitCode, CliError> {
         if list.is_empty() {
             continue;
         }
-        println!("\n{title} ({})", list.len());
+        outln!(out, "\n{title} ({})", list.len())?;
         for f in list {
-            println!("  {} [{}]", f.describe(), evidence(f));
+            outln!(out, "  {} [{}]", f.describe(), evidence(f))?;
         }
     }
     if c.regressions.is_empty() {
-        println!("\nno regressions");
+        outln!(out, "\nno regressions")?;
     }
     Ok(exit)
 }

@@ -3,6 +3,7 @@
 
 use crate::context::Context;
 use crate::error::CliError;
+use crate::output::Out;
 use monitor::export::grafana::{self, AlertOptions};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -39,24 +40,24 @@ pub struct AlertsArgs {
     output: Option<PathBuf>,
 }
 
-fn emit(text: &str, output: Option<&Path>) -> Result<ExitCode, CliError> {
+fn emit(text: &str, output: Option<&Path>, out: &mut Out) -> Result<ExitCode, CliError> {
     match output {
         Some(path) => std::fs::write(path, text)
             .map_err(|e| CliError::new(format!("cannot write {}: {e}", path.display())))?,
-        None => print!("{text}"),
+        None => crate::out!(out, "{text}")?,
     }
     Ok(ExitCode::SUCCESS)
 }
 
 /// Prints the dashboard.
-pub fn dashboard(_cx: &Context, args: DashboardArgs) -> Result<ExitCode, CliError> {
+pub fn dashboard(_cx: &Context, args: DashboardArgs, out: &mut Out) -> Result<ExitCode, CliError> {
     let json = serde_json::to_string_pretty(&grafana::dashboard())
         .map_err(|e| CliError::new(format!("cannot render the dashboard: {e}")))?;
-    emit(&(json + "\n"), args.output.as_deref())
+    emit(&(json + "\n"), args.output.as_deref(), out)
 }
 
 /// Prints the alert rules.
-pub fn alerts(_cx: &Context, args: AlertsArgs) -> Result<ExitCode, CliError> {
+pub fn alerts(_cx: &Context, args: AlertsArgs, out: &mut Out) -> Result<ExitCode, CliError> {
     if !(args.slower_factor > 1.0 && args.slower_factor.is_finite()) {
         return Err(CliError::new(format!(
             "--slower-factor must be a number above 1, not {}",
@@ -76,5 +77,5 @@ pub fn alerts(_cx: &Context, args: AlertsArgs) -> Result<ExitCode, CliError> {
         no_success_hours: args.no_success_hours,
         rate_window: args.rate_window,
     };
-    emit(&grafana::alert_rules(&options), args.output.as_deref())
+    emit(&grafana::alert_rules(&options), args.output.as_deref(), out)
 }

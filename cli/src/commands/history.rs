@@ -2,6 +2,7 @@
 
 use crate::context::Context;
 use crate::error::CliError;
+use crate::output::Out;
 use crate::table;
 use monitor::history::RunFilter;
 use std::process::ExitCode;
@@ -18,7 +19,7 @@ pub struct Args {
 }
 
 /// Prints the table, oldest of the shown runs first.
-pub fn run(cx: &Context, args: Args) -> Result<ExitCode, CliError> {
+pub fn run(cx: &Context, args: Args, out: &mut Out) -> Result<ExitCode, CliError> {
     let runs = cx.load(&RunFilter {
         pipeline: args.pipeline.clone(),
         successful_only: false,
@@ -68,6 +69,6 @@ pub fn run(cx: &Context, args: Args) -> Result<ExitCode, CliError> {
             r.version.clone().unwrap_or_else(|| "-".to_owned()),
         ]);
     }
-    println!("{t}");
+    crate::outln!(out, "{t}")?;
     Ok(ExitCode::SUCCESS)
 }

@@ -3,6 +3,7 @@
 
 use crate::context::Context;
 use crate::error::CliError;
+use crate::output::Out;
 use monitor::Report;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -32,7 +33,7 @@ pub struct Args {
 }
 
 /// Reads, renders, writes.
-pub fn run(_cx: &Context, args: Args) -> Result<ExitCode, CliError> {
+pub fn run(_cx: &Context, args: Args, stdout: &mut Out) -> Result<ExitCode, CliError> {
     let text = std::fs::read_to_string(&args.file)
         .map_err(|e| CliError::new(format!("cannot read {}: {e}", args.file.display())))?;
     let report = Report::from_json(&text)
@@ -41,7 +42,7 @@ pub fn run(_cx: &Context, args: Args) -> Result<ExitCode, CliError> {
     match &args.output {
         Some(path) => std::fs::write(path, out)
             .map_err(|e| CliError::new(format!("cannot write {}: {e}", path.display())))?,
-        None => print!("{out}"),
+        None => crate::out!(stdout, "{out}")?,
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -4,6 +4,8 @@
 use crate::chart::{self, Point, PointMark};
 use crate::context::Context;
 use crate::error::CliError;
+use crate::outln;
+use crate::output::Out;
 use monitor::history::{compare, BaselineSettings, Metric, RunFilter, RunRecord, Verdict};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -46,7 +48,7 @@ fn known_sites(runs: &[RunRecord]) -> Vec<String> {
 }
 
 /// Plots the trend.
-pub fn run(cx: &Context, args: Args) -> Result<ExitCode, CliError> {
+pub fn run(cx: &Context, args: Args, out: &mut Out) -> Result<ExitCode, CliError> {
     let all = cx.load(&RunFilter {
         pipeline: args.pipeline.clone(),
         ..RunFilter::default()
@@ -127,22 +129,29 @@ pub fn run(cx: &Context, args: Args) -> Result<ExitCode, CliError> {
         let page = chart::html_page(&title, &points, &fmt);
         std::fs::write(path, page)
             .map_err(|e| CliError::new(format!("cannot write {}: {e}", path.display())))?;
-        println!("wrote {}", path.display());
+        outln!(out, "wrote {}", path.display())?;
         return Ok(ExitCode::SUCCESS);
     }
 
-    println!("{title}");
-    println!("{}", chart::sparkline(&points));
+    outln!(out, "{title}")?;
+    outln!(out, "{}", chart::sparkline(&points))?;
     let s = chart::Summary::of(&points);
-    println!(
+    outln!(
+        out,
         "min {}   median {}   max {}   latest {}",
         fmt(s.min),
         fmt(s.median),
         fmt(s.max),
         fmt(s.latest)
-    );
+    )?;
     for p in points.iter().filter(|p| p.mark != PointMark::Normal) {
-        println!("  {}: {} at {}", p.mark.as_str(), fmt(p.value), p.label);
+        outln!(
+            out,
+            "  {}: {} at {}",
+            p.mark.as_str(),
+            fmt(p.value),
+            p.label
+        )?;
     }
     Ok(ExitCode::SUCCESS)
 }
