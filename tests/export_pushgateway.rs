@@ -156,3 +156,46 @@ fn a_hanging_gateway_is_given_up_on_at_the_deadline() {
     );
     drop(held);
 }
+
+#[test]
+fn the_defaults_are_three_tries_within_five_seconds() {
+    monitor::testing::without_history();
+    // A gateway that refuses every push with 500, counting the tries.
+    let server = tiny_http::Server::http("127.0.0.1:0").unwrap();
+    let addr = server.server_addr().to_ip().unwrap();
+    let tries = std::sync::Arc::new(std::sync::atomic::AtomicU32::new(0));
+    let counted = tries.clone();
+    let refusing = std::thread::spawn(move || {
+        while let Ok(Some(req)) = server.recv_timeout(Duration::from_secs(8)) {
+            counted.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            let _ = req.respond(tiny_http::Response::from_string("no").with_status_code(500));
+        }
+    });
+    let hook = Pushgateway::new(&format!("http://{addr}"));
+    let (_, logs) = captured(|| hook.run_finished(&export::collect(), &run("refused", true)));
+    assert_eq!(
+        tries.load(std::sync::atomic::Ordering::SeqCst),
+        3,
+        "three tries"
+    );
+    assert_eq!(logs.len(), 1, "one warning after the last: {logs:?}");
+
+    // One that never answers: the default deadline (5 s, every try included) ends the push.
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let hanging = listener.local_addr().unwrap();
+    let held = std::thread::spawn(move || {
+        let conns: Vec<_> = listener.incoming().take(3).collect();
+        std::thread::sleep(Duration::from_secs(7));
+        drop(conns);
+    });
+    let hook = Pushgateway::new(&format!("http://{hanging}"));
+    let started = Instant::now();
+    let (_, logs) = captured(|| hook.run_finished(&export::collect(), &run("hanging", true)));
+    let took = started.elapsed();
+    assert!(
+        took >= Duration::from_millis(4500) && took < Duration::from_millis(6000),
+        "the default deadline is 5 s: took {took:?}"
+    );
+    assert_eq!(logs.len(), 1, "{logs:?}");
+    drop((refusing, held));
+}
