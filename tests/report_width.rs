@@ -59,6 +59,10 @@ fn the_baseline_column_speaks_to_people() {
         assert!(!text.contains(internal), "{internal} shown:\n{text}");
     }
     assert!(
+        text.contains("customer_aggregation: 1 of 1 calls slow (over 250 ms), max 10.3 ms"),
+        "the slow query with its threshold:\n{text}"
+    );
+    assert!(
         text.contains("clean_orders: total time +31% slower (regression),"),
         "the regression section in words:\n{text}"
     );

@@ -53,6 +53,15 @@ fn slow_calls_warn_and_count() {
         snap.site("slow_by_global").map(|s| (s.calls, s.slow)),
         Some((2, 1))
     );
+    // The threshold each was counted against: the site's own, else the global one.
+    assert_eq!(
+        snap.site("slow_by_attribute").and_then(|s| s.slow_threshold_ms),
+        Some(50.0)
+    );
+    assert_eq!(
+        snap.site("slow_by_global").and_then(|s| s.slow_threshold_ms),
+        Some(150.0)
+    );
     // Fast queries log at debug, not info.
     let finished: Vec<_> = events
         .iter()

@@ -112,6 +112,10 @@ pub struct SiteSnapshot {
     pub cancelled: u64,
     /// Calls past the slow threshold.
     pub slow: u64,
+    /// The slow threshold, milliseconds: the site's own `slow = ".."`, else `MONITOR_SLOW_QUERY`
+    /// for a query; absent for a step without one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub slow_threshold_ms: Option<f64>,
     /// Wall-time figures.
     pub duration_ms: DurationSummary,
     /// Total time inside `poll` (async sites only), milliseconds.
@@ -156,6 +160,9 @@ impl SiteSnapshot {
             panics: v.panics,
             cancelled: v.cancelled,
             slow: v.slow,
+            slow_threshold_ms: Some(crate::guard::slow_threshold_ns(meta))
+                .filter(|&t| t != u64::MAX)
+                .map(ms),
             duration_ms: DurationSummary {
                 total: ms(v.total_ns),
                 mean: v.mean_ns() / 1e6,

@@ -3,8 +3,8 @@
 //! image: it opens the same offline, from a CI artifact or an e-mail attachment.
 
 use super::text::{
-    chunk_lines, memory_line, query_rows, regression_rows, run_line, step_rows, ERRORS_SHOWN,
-    REGRESSION_HEADER,
+    chunk_lines, memory_line, query_rows, regression_rows, run_line, slow_summary, step_rows,
+    ERRORS_SHOWN, REGRESSION_HEADER,
 };
 use super::units::{bytes, count, duration_ms};
 use super::{Report, RunStatus};
@@ -412,11 +412,9 @@ impl Report {
             for q in slow {
                 let _ = write!(
                     out,
-                    "<li><strong>{}</strong>: {} of {} calls slow, max {}",
+                    "<li><strong>{}</strong>: {}",
                     esc(&q.site.name),
-                    count(q.site.slow),
-                    count(q.site.calls),
-                    esc(&duration_ms(q.site.duration_ms.max))
+                    esc(&slow_summary(q))
                 );
                 for p in &q.plans {
                     let _ = write!(

@@ -2,8 +2,8 @@
 //! pull-request comments.
 
 use super::text::{
-    chunk_lines, memory_line, query_rows, regression_rows, run_line, step_rows, ERRORS_SHOWN,
-    REGRESSION_HEADER,
+    chunk_lines, memory_line, query_rows, regression_rows, run_line, slow_summary, step_rows,
+    ERRORS_SHOWN, REGRESSION_HEADER,
 };
 use super::units::{count, duration_ms};
 use super::{Report, RunStatus};
@@ -67,14 +67,7 @@ impl Report {
         if !slow.is_empty() {
             out.push_str("#### Slow queries\n\n");
             for q in slow {
-                let _ = writeln!(
-                    out,
-                    "- `{}`: {} of {} calls slow, max {}",
-                    cell(&q.site.name),
-                    count(q.site.slow),
-                    count(q.site.calls),
-                    duration_ms(q.site.duration_ms.max)
-                );
+                let _ = writeln!(out, "- `{}`: {}", cell(&q.site.name), slow_summary(q));
                 for p in &q.plans {
                     let _ = writeln!(
                         out,

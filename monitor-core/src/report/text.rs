@@ -122,6 +122,20 @@ const QUERY_PRIORITY: [&str; 12] = [
     "RSS peak",
 ];
 
+/// A slow query's line after its name: `3 of 40 calls slow (over 250 ms), max 1.2 s`.
+pub(crate) fn slow_summary(q: &SiteReport) -> String {
+    let threshold = q
+        .site
+        .slow_threshold_ms
+        .map_or_else(String::new, |t| format!(" (over {})", duration_ms(t)));
+    format!(
+        "{} of {} calls slow{threshold}, max {}",
+        count(q.site.slow),
+        count(q.site.calls),
+        duration_ms(q.site.duration_ms.max)
+    )
+}
+
 /// Which optional columns a set of sites needs.
 pub(crate) struct Columns {
     pub(crate) dropped: bool,
@@ -392,14 +406,7 @@ impl Report {
         if !slow.is_empty() {
             out.push_str("\nSlow queries\n");
             for q in slow {
-                let _ = writeln!(
-                    out,
-                    "  {}: {} of {} calls slow, max {}",
-                    q.site.name,
-                    count(q.site.slow),
-                    count(q.site.calls),
-                    duration_ms(q.site.duration_ms.max)
-                );
+                let _ = writeln!(out, "  {}: {}", q.site.name, slow_summary(q));
                 for p in &q.plans {
                     let _ = writeln!(
                         out,
