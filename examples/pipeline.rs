@@ -10,13 +10,20 @@
 //! 2. clean the orders in chunks of 10,000 (CSV to CSV: skip malformed lines, drop cancelled
 //!    orders, convert to EUR);
 //! 3. load customers and cleaned orders into SQLite, chunk by chunk;
-//! 4. run the seed's customer aggregation and three more queries under `#[monitor_query]`;
-//! 5. print the run's report, and write `report.json` and `report.html` (and append the Markdown
+//! 4. run the seed's customer aggregation before and after indexing the date column, with its
+//!    plan captured (`explain(..)`): the first plan scans the orders table and suggests the
+//!    `CREATE INDEX` the second one uses; three more queries under `#[monitor_query]`;
+//! 5. rank customers in memory, the way the seed's pandas step did: its true peak is printed
+//!    next to the end-minus-start figure the seed would have shown;
+//! 6. print the run's report, and write `report.json` and `report.html` (and append the Markdown
 //!    form to `$GITHUB_STEP_SUMMARY` when it is set).
 //!
 //! Options: `--orders N` (default 1,000,000), `--customers N` (default 50,000), `--chunk N`
 //! (default 10,000), `--out DIR` for the reports (default: the current directory), `--work DIR`
-//! for the data (default: a temporary directory, removed at the end).
+//! for the data (default: a temporary directory, removed at the end), `--runs N` to run it N
+//! times into a temporary history, the last run slowed on purpose, so that the report shows a
+//! regression verdict (`--runs 6`: five runs make the baseline), `--slower` to slow one step of
+//! a single run on purpose.
 //!
 //! Logs go to stderr through a `tracing_subscriber::fmt` subscriber that honours `RUST_LOG`
 //! (default `warn`; `RUST_LOG=monitor=info` shows every step and chunk).
@@ -38,6 +45,8 @@ struct Options {
     chunk: usize,
     out: PathBuf,
     work: Option<PathBuf>,
+    runs: u32,
+    slower: bool,
 }
 
 fn options() -> Res<Options> {
@@ -47,6 +56,8 @@ fn options() -> Res<Options> {
         chunk: 10_000,
         out: PathBuf::from("."),
         work: None,
+        runs: 1,
+        slower: false,
     };
     let mut args = std::env::args().skip(1);
     while let Some(flag) = args.next() {
@@ -59,9 +70,12 @@ fn options() -> Res<Options> {
             "--chunk" => o.chunk = value()?.parse().map_err(|e| format!("--chunk: {e}"))?,
             "--out" => o.out = PathBuf::from(value()?),
             "--work" => o.work = Some(PathBuf::from(value()?)),
+            "--runs" => o.runs = value()?.parse().map_err(|e| format!("--runs: {e}"))?,
+            "--slower" => o.slower = true,
             "-h" | "--help" => {
                 println!(
-                    "usage: pipeline [--orders N] [--customers N] [--chunk N] [--out DIR] [--work DIR]"
+                    "usage: pipeline [--orders N] [--customers N] [--chunk N] [--out DIR] [--work DIR] \
+                     [--runs N] [--slower]"
                 );
                 std::process::exit(0);
             }
@@ -70,6 +84,9 @@ fn options() -> Res<Options> {
     }
     if o.customers == 0 {
         return Err("--customers must be at least 1".into());
+    }
+    if o.runs == 0 {
+        return Err("--runs must be at least 1".into());
     }
     Ok(o)
 }
@@ -255,9 +272,12 @@ fn to_eur(amount: f64, currency: &str) -> f64 {
     (amount * rate * 100.0).round() / 100.0
 }
 
-/// Drops cancelled orders and converts every amount to EUR, one chunk at a time.
+/// Drops cancelled orders and converts every amount to EUR, one chunk at a time. `slower`
+/// makes it half as slow again on purpose (`--slower`, and the last of `--runs N`), so that the
+/// history's verdict has a regression to show.
 #[monitor_step]
-fn clean_orders(input: &Path, output: &Path, chunk: usize) -> Res<u64> {
+fn clean_orders(input: &Path, output: &Path, chunk: usize, slower: bool) -> Res<u64> {
+    let started = Instant::now();
     let summary = CsvChunks::open(input)
         .name("clean_orders")
         .chunk_size(chunk)
@@ -282,6 +302,9 @@ fn clean_orders(input: &Path, output: &Path, chunk: usize) -> Res<u64> {
         })?;
     monitor::record_rows_in(summary.rows_in + summary.skipped);
     monitor::record_rows(summary.rows_out);
+    if slower {
+        std::thread::sleep(started.elapsed() / 2);
+    }
     if summary.skipped > 0 {
         eprintln!(
             "clean_orders: skipped {} malformed lines (lines {:?})",
@@ -383,12 +406,8 @@ fn load_orders(conn: &mut Connection, path: &Path, chunk: usize) -> Res<u64> {
 }
 
 #[monitor_query("create_indexes", memory)]
-fn create_indexes(conn: &Connection) -> rusqlite::Result<()> {
-    conn.execute_batch(
-        "CREATE INDEX fact_orders_customer ON fact_orders (customer_id);
-         CREATE INDEX fact_orders_date ON fact_orders (order_date);
-         ANALYZE;",
-    )
+fn create_indexes(conn: &Connection, statements: &str) -> rusqlite::Result<()> {
+    conn.execute_batch(statements)
 }
 
 #[derive(Debug, Serialize)]
@@ -399,19 +418,56 @@ struct CustomerRevenue {
     total_revenue: f64,
 }
 
-/// The seed's customer aggregation, on SQLite.
-#[monitor_query("customer_aggregation", slow = "2s", rows, memory)]
-fn customer_aggregation(conn: &Connection, since: &str) -> rusqlite::Result<Vec<CustomerRevenue>> {
-    let mut stmt = conn.prepare(
-        "SELECT c.customer_id, c.customer_name,
-                COUNT(o.order_id) AS order_count, SUM(o.total_amount) AS total_revenue
-         FROM fact_orders o
-         JOIN dim_customers c ON o.customer_id = c.id
-         WHERE o.order_date >= ?1 AND c.customer_status = 'active'
-         GROUP BY c.customer_id, c.customer_name
-         HAVING COUNT(o.order_id) > 5
-         ORDER BY total_revenue DESC",
-    )?;
+/// One customer's orders, as a dashboard or an API would ask for them.
+const ORDERS_OF_CUSTOMER: &str =
+    "SELECT order_id, order_date, total_amount FROM fact_orders WHERE customer_id = ?1";
+
+/// One customer's orders, with every call's plan captured: the first calls scan the table and
+/// their plan suggests an index; the calls after it is created search it.
+#[monitor_query(
+    "orders_of_customer",
+    slow = "5ms",
+    rows,
+    explain(conn = conn, sql = sql, mode = "always")
+)]
+fn orders_of_customer(
+    conn: &Connection,
+    sql: &str,
+    customer: u64,
+) -> rusqlite::Result<Vec<(i64, String, f64)>> {
+    let mut stmt = conn.prepare_cached(sql)?;
+    let rows = stmt.query_map([customer as i64], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+    rows.collect()
+}
+
+/// The start of the aggregations' window: the last quarter of the generated two years.
+const SINCE: &str = "2024-10-01";
+
+/// The seed's customer aggregation.
+const CUSTOMER_AGGREGATION: &str = "SELECT c.customer_id, c.customer_name,
+        COUNT(o.order_id) AS order_count, SUM(o.total_amount) AS total_revenue
+ FROM fact_orders o
+ JOIN dim_customers c ON o.customer_id = c.id
+ WHERE o.order_date >= ?1 AND c.customer_status = 'active'
+ GROUP BY c.customer_id, c.customer_name
+ HAVING COUNT(o.order_id) > 5
+ ORDER BY total_revenue DESC";
+
+/// The seed's customer aggregation, on SQLite, with its plan captured on every call: the report
+/// shows its plan and findings.
+#[monitor_query(
+    "customer_aggregation",
+    slow = "250ms",
+    rows,
+    memory,
+    explain(conn = conn, sql = sql, mode = "always")
+)]
+fn customer_aggregation(
+    conn: &Connection,
+    sql: &str,
+    since: &str,
+) -> rusqlite::Result<Vec<CustomerRevenue>> {
+    let mut stmt = conn.prepare(sql)?;
     let rows = stmt.query_map([since], |r| {
         Ok(CustomerRevenue {
             customer_id: r.get(0)?,
@@ -456,6 +512,27 @@ fn revenue_by_country(conn: &Connection) -> rusqlite::Result<Vec<(String, i64, f
     rows.collect()
 }
 
+/// The seed's pandas-style step: every cleaned order in memory, totals per customer, the top
+/// 100 kept and the rest dropped before returning. RSS at the end is close to RSS at the start,
+/// so end minus start (what the seed printed as "peak memory") says almost nothing; the true
+/// peak in between is what this step costs.
+#[monitor_step(rows)]
+fn rank_customers_in_memory(path: &Path) -> Res<Vec<(u64, f64)>> {
+    let mut orders: Vec<Order> = Vec::new();
+    for o in csv::Reader::from_path(path)?.deserialize() {
+        orders.push(o?);
+    }
+    let mut totals: std::collections::HashMap<u64, f64> = std::collections::HashMap::new();
+    for o in &orders {
+        *totals.entry(o.customer_id).or_default() += o.total_amount;
+    }
+    let mut ranked: Vec<(u64, f64)> = totals.into_iter().collect();
+    ranked.sort_by(|a, b| b.1.total_cmp(&a.1));
+    ranked.truncate(100);
+    drop(orders);
+    Ok(ranked)
+}
+
 #[monitor_step(rows)]
 fn export_top_customers(path: &Path, rows: &[CustomerRevenue]) -> Res<usize> {
     let mut w = csv::Writer::from_path(path)?;
@@ -466,28 +543,46 @@ fn export_top_customers(path: &Path, rows: &[CustomerRevenue]) -> Res<usize> {
     Ok(rows.len().min(1_000))
 }
 
-fn run_pipeline(o: &Options, work: &Path) -> Res<()> {
+fn run_pipeline(o: &Options, work: &Path, slower: bool) -> Res<()> {
     let customers_csv = work.join("customers.csv");
     let orders_csv = work.join("orders.csv");
     let clean_csv = work.join("orders_clean.csv");
     generate_customers(&customers_csv, o.customers)?;
     generate_orders(&orders_csv, o.orders, o.customers)?;
-    clean_orders(&orders_csv, &clean_csv, o.chunk)?;
+    clean_orders(&orders_csv, &clean_csv, o.chunk, slower)?;
+    rank_customers_in_memory(&clean_csv)?;
 
-    let mut conn = Connection::open(work.join("shop.sqlite"))?;
+    let db = work.join("shop.sqlite");
+    // A fresh database each run (`--work` may hold the last one).
+    let _ = std::fs::remove_file(&db);
+    let mut conn = Connection::open(&db)?;
     create_schema(&conn)?;
     load_customers(&mut conn, &customers_csv, o.chunk)?;
     load_orders(&mut conn, &clean_csv, o.chunk)?;
-    create_indexes(&conn)?;
+    // Customer look-ups before the orders have an index: each call scans the table, is slow,
+    // and its captured plan says which index would fix it ...
+    let customers: Vec<u64> = (1..=5).map(|i| i * o.customers / 5).collect();
+    for &c in &customers {
+        orders_of_customer(&conn, ORDERS_OF_CUSTOMER, c)?;
+    }
+    let mut indexes = suggested_indexes("orders_of_customer");
+    println!("orders_of_customer's plan suggests: {}", indexes.join(" "));
+    indexes.push("CREATE INDEX fact_orders_date ON fact_orders (order_date);".to_owned());
+    indexes.push("ANALYZE;".to_owned());
+    create_indexes(&conn, &indexes.join("\n"))?;
+    // ... and with it the same look-ups search the index (the report shows both plans).
+    for &c in &customers {
+        orders_of_customer(&conn, ORDERS_OF_CUSTOMER, c)?;
+    }
 
-    let top = customer_aggregation(&conn, "2024-01-01")?;
-    let metrics = customer_metrics(&conn, "2024-01-01")?;
+    let top = customer_aggregation(&conn, CUSTOMER_AGGREGATION, SINCE)?;
+    let metrics = customer_metrics(&conn, SINCE)?;
     let months = monthly_revenue(&conn)?;
     let countries = revenue_by_country(&conn)?;
     export_top_customers(&work.join("top_customers.csv"), &top)?;
 
     println!(
-        "{} active customers with more than 5 orders since 2024-01-01 (top: {} {}, {:.2} EUR); \
+        "{} active customers with more than 5 orders since {SINCE} (top: {} {}, {:.2} EUR); \
          {} customers bought since then; {} months; {} countries",
         top.len(),
         top.first().map_or("-", |t| t.customer_id.as_str()),
@@ -531,13 +626,47 @@ fn main() -> Res<()> {
         }
     };
 
-    let run = Pipeline::builder("nightly_etl")
-        .label("example", "pipeline")
-        .start();
-    let outcome = run_pipeline(&o, &work);
-    let report = run.finish_with(&outcome);
+    // `--runs N`: a history of these runs only, in a temporary file, so the last run's verdict
+    // compares it with the runs just made (five make a baseline).
+    let history = if o.runs > 1 {
+        let dir = tempfile::tempdir()?;
+        monitor::history::HistorySettings::builder()
+            .path(dir.path().join("history.jsonl"))
+            .record(true)
+            .install();
+        Some(dir)
+    } else {
+        None
+    };
+    let mut outcome = Ok(());
+    let mut last = None;
+    for i in 1..=o.runs {
+        let is_last = i == o.runs;
+        let run = Pipeline::builder("nightly_etl")
+            .label("example", "pipeline")
+            .start();
+        // The last of several runs is slowed on purpose: the verdict has something to find.
+        outcome = run_pipeline(&o, &work, o.slower || (o.runs > 1 && is_last));
+        let report = run.finish_with(&outcome);
+        if !is_last {
+            println!(
+                "run {i} of {}: {} in {:.1} s",
+                o.runs,
+                report.status,
+                report.duration_ms / 1000.0
+            );
+        }
+        last = Some(report);
+        if outcome.is_err() {
+            break;
+        }
+    }
+    let Some(report) = last else {
+        return outcome;
+    };
 
     println!("\n{}", report.to_text());
+    print_true_peak(&report, "rank_customers_in_memory");
     std::fs::create_dir_all(&o.out)?;
     let json = o.out.join("report.json");
     let html = o.out.join("report.html");
@@ -557,5 +686,51 @@ fn main() -> Res<()> {
         html.display(),
         started.elapsed().as_secs_f64()
     );
+    if history.is_none() {
+        println!(
+            "to see a regression verdict: cargo run --release --example pipeline -- --runs 6 \
+             (six runs into a temporary history, the last one slowed on purpose)"
+        );
+    }
     outcome
+}
+
+/// The `CREATE INDEX` statements the plans captured for `query` suggest, as the report shows them.
+fn suggested_indexes(query: &str) -> Vec<String> {
+    let mut out: Vec<String> = monitor::snapshot()
+        .site(query)
+        .into_iter()
+        .flat_map(|s| s.plans.iter())
+        .flat_map(|p| p.plan.findings.iter())
+        .filter_map(|f| f.suggestion.clone())
+        .collect();
+    out.dedup();
+    out
+}
+
+/// The step's true peak next to the end-minus-start figure the seed printed as its peak.
+fn print_true_peak(report: &monitor::Report, step: &str) {
+    use monitor::report::units::bytes;
+    let Some(m) = report
+        .steps
+        .iter()
+        .find(|s| s.site.name == step)
+        .map(|s| &s.site.memory)
+    else {
+        return;
+    };
+    let (Some(start), Some(end), Some(peak)) = (m.rss_start, m.rss_end, m.rss_peak) else {
+        return;
+    };
+    let (start, end, peak) = (start.last, end.last, peak.last);
+    let delta = if end >= start {
+        format!("+{}", bytes(end - start))
+    } else {
+        format!("-{}", bytes(start - end))
+    };
+    println!(
+        "{step}: true peak {} (+{} over its start); end minus start, the seed's \"peak\": {delta}",
+        bytes(peak),
+        bytes(peak.saturating_sub(start))
+    );
 }

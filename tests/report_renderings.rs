@@ -67,7 +67,9 @@ fn text_table_shows_steps_queries_slow_and_errors() {
         .unwrap();
     assert!(q.contains(" 2 "), "two calls: {q}");
     assert!(
-        text.contains("Slow queries\n  customer_aggregation: 2 of 2 calls slow"),
+        text.contains(
+            "Slow queries and plans\n  customer_aggregation: 2 of 2 calls slow (over 5.0 ms)"
+        ),
         "{text}"
     );
     assert!(text.contains("Errors (1)"));

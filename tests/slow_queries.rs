@@ -55,11 +55,13 @@ fn slow_calls_warn_and_count() {
     );
     // The threshold each was counted against: the site's own, else the global one.
     assert_eq!(
-        snap.site("slow_by_attribute").and_then(|s| s.slow_threshold_ms),
+        snap.site("slow_by_attribute")
+            .and_then(|s| s.slow_threshold_ms),
         Some(50.0)
     );
     assert_eq!(
-        snap.site("slow_by_global").and_then(|s| s.slow_threshold_ms),
+        snap.site("slow_by_global")
+            .and_then(|s| s.slow_threshold_ms),
         Some(150.0)
     );
     // Fast queries log at debug, not info.

@@ -305,6 +305,8 @@ fn finding(
 }
 
 const WHERE_ROLES: &[ColumnRole] = &[ColumnRole::Equality, ColumnRole::Join, ColumnRole::Range];
+/// A table's own filters: equality columns, then one range column.
+const FILTER_ROLES: &[ColumnRole] = &[ColumnRole::Equality, ColumnRole::Range];
 const JOIN_ROLES: &[ColumnRole] = &[ColumnRole::Join, ColumnRole::Equality];
 const SORT_ROLES: &[ColumnRole] = &[ColumnRole::Equality, ColumnRole::Order];
 
@@ -326,7 +328,13 @@ impl Plan {
                 let Some(table) = stmt.resolve(seen_as, infos) else {
                     continue;
                 };
-                let cols = stmt.index_columns(&table, seen_as, infos, WHERE_ROLES);
+                // A scanned table is read as the outer loop: an index on its own filters (as
+                // PostgreSQL's `Filter` gives them below) lets it be searched instead; the join
+                // column only helps when it has no filter (the planner can then make it inner).
+                let mut cols = stmt.index_columns(&table, seen_as, infos, FILTER_ROLES);
+                if cols.is_empty() {
+                    cols = stmt.index_columns(&table, seen_as, infos, WHERE_ROLES);
+                }
                 findings.push(finding(
                     FindingKind::FullScan,
                     Some(table.clone()),
@@ -857,6 +865,33 @@ mod tests {
             &TableInfos::new(),
         );
         assert!(p.findings.is_empty(), "{:?}", p.findings);
+    }
+
+    #[test]
+    fn sqlite_outer_scan_of_a_join_is_indexed_on_its_own_filter() {
+        // The scanned table drives the join: an index on its filter lets it be searched; one
+        // leading with the join column would only make it the inner loop.
+        let p = Plan::from_sqlite(
+            "SELECT c.name, SUM(o.total) FROM orders o JOIN customers c ON o.customer_id = c.id \
+             WHERE o.order_date >= ?1 GROUP BY c.name",
+            &rows(&[
+                (3, 0, "SCAN o"),
+                (5, 0, "SEARCH c USING INTEGER PRIMARY KEY (rowid=?)"),
+            ]),
+            &infos(&[
+                ("orders", &["id", "customer_id", "order_date", "total"]),
+                ("customers", &["id", "name"]),
+            ]),
+        );
+        let scan = p
+            .findings
+            .iter()
+            .find(|f| f.kind == FindingKind::FullScan)
+            .expect("full scan flagged");
+        assert_eq!(
+            scan.suggestion.as_deref(),
+            Some("CREATE INDEX idx_orders_order_date ON orders (order_date);")
+        );
     }
 
     #[test]

@@ -3,8 +3,8 @@
 //! image: it opens the same offline, from a CI artifact or an e-mail attachment.
 
 use super::text::{
-    chunk_lines, memory_line, query_rows, regression_rows, run_line, slow_summary, step_rows,
-    ERRORS_SHOWN, REGRESSION_HEADER,
+    chunk_lines, memory_line, query_rows, regression_rows, run_line, slow_or_planned, slow_summary,
+    step_rows, ERRORS_SHOWN, REGRESSION_HEADER,
 };
 use super::units::{bytes, count, duration_ms};
 use super::{Report, RunStatus};
@@ -406,9 +406,9 @@ impl Report {
             out.push_str("<h2>Queries</h2>");
             html_table(&mut out, "queries", &h, &rows);
         }
-        let slow: Vec<_> = self.queries.iter().filter(|q| q.site.slow > 0).collect();
+        let slow = slow_or_planned(self);
         if !slow.is_empty() {
-            out.push_str("<h2>Slow queries</h2><ul class=\"plain\">");
+            out.push_str("<h2>Slow queries and plans</h2><ul class=\"plain\">");
             for q in slow {
                 let _ = write!(
                     out,

@@ -2,8 +2,8 @@
 //! pull-request comments.
 
 use super::text::{
-    chunk_lines, memory_line, query_rows, regression_rows, run_line, slow_summary, step_rows,
-    ERRORS_SHOWN, REGRESSION_HEADER,
+    chunk_lines, memory_line, query_rows, regression_rows, run_line, slow_or_planned, slow_summary,
+    step_rows, ERRORS_SHOWN, REGRESSION_HEADER,
 };
 use super::units::{count, duration_ms};
 use super::{Report, RunStatus};
@@ -63,9 +63,9 @@ impl Report {
             md_table(&mut out, &header, &rows, true);
             out.push('\n');
         }
-        let slow: Vec<_> = self.queries.iter().filter(|q| q.site.slow > 0).collect();
+        let slow = slow_or_planned(self);
         if !slow.is_empty() {
-            out.push_str("#### Slow queries\n\n");
+            out.push_str("#### Slow queries and plans\n\n");
             for q in slow {
                 let _ = writeln!(out, "- `{}`: {}", cell(&q.site.name), slow_summary(q));
                 for p in &q.plans {

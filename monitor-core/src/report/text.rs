@@ -122,15 +122,28 @@ const QUERY_PRIORITY: [&str; 12] = [
     "RSS peak",
 ];
 
-/// A slow query's line after its name: `3 of 40 calls slow (over 250 ms), max 1.2 s`.
+/// The queries shown under "Slow queries and plans": every slow one, and every one whose plan
+/// was captured (`explain(.., mode = "always")` or `every = N` capture fast calls too).
+pub(crate) fn slow_or_planned(r: &Report) -> Vec<&SiteReport> {
+    r.queries
+        .iter()
+        .filter(|q| q.site.slow > 0 || !q.plans.is_empty())
+        .collect()
+}
+
+/// A query's line after its name in that section: `3 of 40 calls slow (over 250 ms), max 1.2 s`
+/// (`none of 2 calls slow ..` for a query listed for its plans).
 pub(crate) fn slow_summary(q: &SiteReport) -> String {
     let threshold = q
         .site
         .slow_threshold_ms
         .map_or_else(String::new, |t| format!(" (over {})", duration_ms(t)));
+    let slow = match q.site.slow {
+        0 => "none".to_owned(),
+        n => count(n),
+    };
     format!(
-        "{} of {} calls slow{threshold}, max {}",
-        count(q.site.slow),
+        "{slow} of {} calls slow{threshold}, max {}",
         count(q.site.calls),
         duration_ms(q.site.duration_ms.max)
     )
@@ -402,9 +415,9 @@ impl Report {
             );
         }
 
-        let slow: Vec<&SiteReport> = self.queries.iter().filter(|q| q.site.slow > 0).collect();
+        let slow = slow_or_planned(self);
         if !slow.is_empty() {
-            out.push_str("\nSlow queries\n");
+            out.push_str("\nSlow queries and plans\n");
             for q in slow {
                 let _ = writeln!(out, "  {}: {}", q.site.name, slow_summary(q));
                 for p in &q.plans {
