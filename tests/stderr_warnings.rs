@@ -1,6 +1,7 @@
 //! With no `tracing` subscriber installed, monitor's own `warn` and `error` events reach stderr,
-//! one line each with their fields; `MONITOR_STDERR_WARNINGS=0` drops them, and a program that
-//! installs its own subscriber gets them there and nothing on stderr.
+//! one line each with their fields (at most ten per kind of event and site, then one line saying
+//! so); `MONITOR_STDERR_WARNINGS=0` drops them, and a program that installs its own subscriber
+//! gets them there and nothing on stderr.
 //!
 //! Each case runs this test binary again as a child (`child_pipeline`): a subscriber, once set,
 //! cannot be taken away, and the environment is read once per process.
@@ -29,9 +30,12 @@ fn child_pipeline() {
     }
     let capture = (std::env::var("CHILD_SUBSCRIBER").as_deref() == Ok("1"))
         .then(|| monitor::testing::GlobalCapture::install().expect("first subscriber"));
+    let failures: usize = std::env::var("CHILD_FAILURES").map_or(1, |n| n.parse().unwrap());
     let run = Pipeline::start("stderr_warnings");
     let rows = load_orders(100);
-    assert!(validate(&rows).is_err());
+    for _ in 0..failures {
+        assert!(validate(&rows).is_err());
+    }
     let report = run.finish();
     println!("REPORT {} steps={}", report.status, report.steps.len());
     if let Some(c) = capture {
@@ -136,5 +140,29 @@ fn a_program_with_its_own_subscriber_gets_them_there_and_stderr_stays_quiet() {
         lines_starting(&stdout, "CAPTURED ERROR call returned an error").len(),
         1,
         "{stdout}"
+    );
+}
+
+#[test]
+fn a_site_failing_thousands_of_times_prints_ten_lines_and_says_so() {
+    let (stdout, stderr) = child(&[("CHILD_FAILURES", "5000")]);
+    assert!(stdout.contains("REPORT ok steps=2"), "{stdout}");
+    let errors = lines_starting(&stderr, "monitor: ERROR call returned an error");
+    assert_eq!(errors.len(), 10, "{stderr}");
+    let notice = lines_starting(
+        &stderr,
+        "monitor: ERROR further `call returned an error` events",
+    );
+    assert_eq!(notice.len(), 1, "{stderr}");
+    assert!(
+        notice[0].contains("of `validate` are not printed here (10 were)"),
+        "{}",
+        notice[0]
+    );
+    // The other warnings are unaffected.
+    assert_eq!(
+        lines_starting(&stderr, "monitor: WARN run history not updated:").len(),
+        1,
+        "{stderr}"
     );
 }

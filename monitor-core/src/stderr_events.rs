@@ -15,12 +15,17 @@
 //! [`ConfigBuilder::stderr_warnings`](crate::ConfigBuilder::stderr_warnings)) turns the fallback
 //! off.
 //!
+//! At most ten lines are printed per kind of event and monitored site (the `name` field), then
+//! one line saying that further ones are not; the report counts and keeps them as always.
+//!
 //! Nothing here is on the per-call path: `surfaced` is called only where a warning or an error
 //! is about to be emitted. The fallback dispatcher is created once, on the first such event
 //! without a subscriber; programs that install their own subscriber never create it.
 
+use std::collections::HashMap;
 use std::fmt::{self, Write as _};
-use std::sync::OnceLock;
+use std::sync::{Mutex, OnceLock};
+use tracing::callsite::Identifier;
 use tracing::field::{Field, Visit};
 use tracing::level_filters::LevelFilter;
 use tracing::span::{Attributes, Id, Record};
@@ -89,13 +94,97 @@ impl Subscriber for StderrWarnings {
     fn record(&self, _: &Id, _: &Record<'_>) {}
     fn record_follows_from(&self, _: &Id, _: &Id) {}
     fn event(&self, event: &Event<'_>) {
-        let line = format_line(event);
+        let line = match admit(event) {
+            Admit::Print => format_line(event),
+            Admit::LastOne(shown) => {
+                let mut line = format_line(event);
+                let mut site = SiteName(None);
+                event.record(&mut site);
+                let _ = writeln!(
+                    line,
+                    "monitor: {} further `{}` events{} are not printed here ({shown} were); \
+                     install a `tracing` subscriber to see every one",
+                    event.metadata().level(),
+                    event_message(event),
+                    site.0.map(|n| format!(" of `{n}`")).unwrap_or_default()
+                );
+                line
+            }
+            Admit::Quiet => return,
+        };
         // One write of the whole line (stderr is unbuffered), so lines from threads never mix.
         // A closed stderr is not the pipeline's problem.
         let _ = std::io::Write::write_all(&mut std::io::stderr().lock(), line.as_bytes());
     }
     fn enter(&self, _: &Id) {}
     fn exit(&self, _: &Id) {}
+}
+
+/// Lines printed for one kind of event of one monitored site (its `name` field): a pipeline that
+/// fails a million rows must not print a million lines. The report and a real subscriber still
+/// see every one.
+const LINES_PER_SITE: u32 = 10;
+/// Distinct (event, site) pairs counted; past it, events are printed uncounted (bounded memory).
+const COUNTED_PAIRS: usize = 4096;
+
+enum Admit {
+    Print,
+    /// The last line printed for its pair, with how many were shown.
+    LastOne(u32),
+    Quiet,
+}
+
+/// Whether this event's line is printed: the first [`LINES_PER_SITE`] of each kind of event per
+/// site are. Only the `name` field is read before deciding, so a suppressed error is never
+/// formatted.
+fn admit(event: &Event<'_>) -> Admit {
+    static PRINTED: Mutex<Option<HashMap<(Identifier, String), u32>>> = Mutex::new(None);
+    let mut site = SiteName(None);
+    event.record(&mut site);
+    let Some(name) = site.0 else {
+        return Admit::Print;
+    };
+    let mut printed = PRINTED
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let map = printed.get_or_insert_with(HashMap::new);
+    let key = (event.metadata().callsite(), name);
+    if map.len() >= COUNTED_PAIRS && !map.contains_key(&key) {
+        return Admit::Print;
+    }
+    let n = map.entry(key).or_insert(0);
+    *n = n.saturating_add(1);
+    match (*n).cmp(&LINES_PER_SITE) {
+        std::cmp::Ordering::Less => Admit::Print,
+        std::cmp::Ordering::Equal => Admit::LastOne(LINES_PER_SITE),
+        std::cmp::Ordering::Greater => Admit::Quiet,
+    }
+}
+
+/// The event's message alone.
+fn event_message(event: &Event<'_>) -> String {
+    let mut line = Line {
+        message: String::new(),
+        fields: String::new(),
+    };
+    event.record(&mut line);
+    line.message
+}
+
+/// Reads only an event's `name` field (the monitored site).
+struct SiteName(Option<String>);
+
+impl Visit for SiteName {
+    fn record_str(&mut self, field: &Field, value: &str) {
+        if field.name() == "name" {
+            self.0 = Some(value.to_owned());
+        }
+    }
+    fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
+        if field.name() == "name" {
+            self.0 = Some(format!("{value:?}"));
+        }
+    }
 }
 
 /// `monitor: WARN <message> key=value ...` with a final newline.
