@@ -13,7 +13,9 @@
 //!
 //! Exit codes: 0 success; 1 `compare --fail-on-regression` found a regression; 2 bad input (a
 //! missing or corrupt file, an unknown step, a bad argument) or standard output that cannot be
-//! written (a full disk), with one message on stderr. A closed standard output (`| head`) ends
+//! written (a full disk); 3 `compare --fail-on-regression` had nothing to compare (no run, a
+//! latest run without steps or queries, no baseline) and no `--allow-empty`; with one message on
+//! stderr. A closed standard output (`| head`) ends
 //! the output quietly and leaves the exit code as it would have been.
 //!
 //! Adding a subcommand: write `commands/<name>.rs` with a `clap::Args` struct and a

@@ -1,13 +1,15 @@
 //! `monitor compare`: the latest run against its baseline, for people and for CI gates.
 
 use crate::context::Context;
-use crate::error::{CliError, EXIT_REGRESSION};
+use crate::error::{CliError, EXIT_NOTHING_TO_COMPARE, EXIT_REGRESSION};
 use crate::outln;
 use crate::output::Out;
 use crate::table;
 use monitor::history::{
-    compare, BaselineSettings, Finding, Metric, RunFilter, Thresholds, Verdict,
+    compare, BaselineSettings, Comparison, Finding, Metric, RunFilter, RunRecord, Thresholds,
+    Verdict,
 };
+use std::io::Write as _;
 use std::process::ExitCode;
 
 /// Options of `monitor compare`.
@@ -22,9 +24,14 @@ pub struct Args {
     /// Smallest relative change that counts, in percent.
     #[arg(long, default_value_t = 10.0, value_name = "PERCENT")]
     threshold: f64,
-    /// Exit with code 1 when anything regressed (for CI gates).
+    /// Exit with code 1 when anything regressed (for CI gates), and with code 3 when there is
+    /// nothing to compare (no run, a latest run without steps or queries, no baseline).
     #[arg(long)]
     fail_on_regression: bool,
+    /// With --fail-on-regression: pass (exit 0) when there is nothing to compare, e.g. while a
+    /// new history has fewer runs than a verdict needs.
+    #[arg(long)]
+    allow_empty: bool,
     /// Print the comparison as JSON instead of tables.
     #[arg(long)]
     json: bool,
@@ -41,7 +48,67 @@ fn evidence(f: &Finding) -> String {
     format!("{z}{bound}")
 }
 
-/// Compares and prints; the exit code tells a CI gate whether anything regressed.
+/// Why the latest run cannot be judged at all, if it cannot: no steps or queries, no baseline,
+/// or no step or query with enough baseline runs for a verdict.
+fn nothing_comparable(latest: &RunRecord, c: &Comparison, min_runs: usize) -> Option<String> {
+    let run = format!("{} run {}", latest.pipeline, latest.run_id);
+    if latest.sites.is_empty() {
+        return Some(format!(
+            "{run} has no steps or queries (a run with MONITOR_DISABLE=1 records none)"
+        ));
+    }
+    if c.baseline_run_ids.is_empty() {
+        return Some(format!(
+            "{run} has no earlier successful run to compare with"
+        ));
+    }
+    let judged = c
+        .sites
+        .iter()
+        .flat_map(|s| &s.findings)
+        .any(|f| f.verdict != Verdict::InsufficientHistory);
+    if judged {
+        return None;
+    }
+    let before = c.baseline_run_ids.len();
+    Some(if before < min_runs {
+        format!("{run} has {before} earlier successful run(s); a verdict needs {min_runs}")
+    } else {
+        format!(
+            "none of the steps and queries of {run} appears in {min_runs} of its {before} earlier \
+             successful runs"
+        )
+    })
+}
+
+/// What to do when there is nothing to compare: a gate fails with exit code 3 unless
+/// `--allow-empty`; otherwise the note is printed (on stderr under `--json`, after a blank line
+/// `sep` otherwise) and the exit is 0.
+fn nothing_to_compare(
+    args: &Args,
+    reason: &str,
+    sep: &str,
+    out: &mut Out,
+) -> Result<ExitCode, CliError> {
+    if args.fail_on_regression && !args.allow_empty {
+        return Err(CliError::with_code(
+            EXIT_NOTHING_TO_COMPARE,
+            format!(
+                "nothing to compare: {reason}; the regression gate checked nothing \
+                 (--allow-empty accepts this)"
+            ),
+        ));
+    }
+    if args.json {
+        let _ = writeln!(std::io::stderr(), "monitor: nothing to compare: {reason}");
+    } else {
+        outln!(out, "{sep}nothing to compare: {reason}")?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Compares and prints; the exit code tells a CI gate whether anything regressed, or whether
+/// there was nothing to compare.
 pub fn run(cx: &Context, args: Args, out: &mut Out) -> Result<ExitCode, CliError> {
     if !(args.threshold.is_finite() && args.threshold >= 0.0) {
         return Err(CliError::new(format!(
@@ -54,10 +121,14 @@ pub fn run(cx: &Context, args: Args, out: &mut Out) -> Result<ExitCode, CliError
         ..RunFilter::default()
     })?;
     let Some(latest) = runs.pop() else {
-        return Err(CliError::new(match &args.pipeline {
+        let reason = match &args.pipeline {
             Some(p) => format!("no runs of pipeline {p:?} in the history"),
             None => "the history holds no runs yet".to_owned(),
-        }));
+        };
+        if !(args.fail_on_regression || args.allow_empty) {
+            return Err(CliError::new(reason));
+        }
+        return nothing_to_compare(&args, &reason, "", out);
     };
     runs.retain(|r| r.pipeline == latest.pipeline);
     let settings = BaselineSettings {
@@ -68,6 +139,7 @@ pub fn run(cx: &Context, args: Args, out: &mut Out) -> Result<ExitCode, CliError
         },
     };
     let c = compare(&latest, &runs, &settings);
+    let empty = nothing_comparable(&latest, &c, settings.thresholds.min_runs);
     let failed = args.fail_on_regression && c.has_regressions();
     let exit = if failed {
         ExitCode::from(EXIT_REGRESSION)
@@ -79,7 +151,10 @@ pub fn run(cx: &Context, args: Args, out: &mut Out) -> Result<ExitCode, CliError
         let json = serde_json::to_string_pretty(&c)
             .map_err(|e| CliError::new(format!("cannot encode the comparison: {e}")))?;
         outln!(out, "{json}")?;
-        return Ok(exit);
+        return match &empty {
+            Some(reason) => nothing_to_compare(&args, reason, "", out),
+            None => Ok(exit),
+        };
     }
 
     outln!(
@@ -150,6 +225,9 @@ pub fn run(cx: &Context, args: Args, out: &mut Out) -> Result<ExitCode, CliError
         for f in list {
             outln!(out, "  {} [{}]", f.describe(), evidence(f))?;
         }
+    }
+    if let Some(reason) = &empty {
+        return nothing_to_compare(&args, reason, "\n", out);
     }
     if c.regressions.is_empty() {
         outln!(out, "\nno regressions")?;
