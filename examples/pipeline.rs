@@ -29,6 +29,7 @@
 //! (default `warn`; `RUST_LOG=monitor=info` shows every step and chunk).
 
 use monitor::chunked::{Chunk, CsvChunks, Progress};
+use monitor::report::Format;
 use monitor::{monitor_query, monitor_step, Pipeline};
 use rusqlite::{params, Connection};
 use serde::{Deserialize, Serialize};
@@ -610,7 +611,18 @@ fn install_logging() {
         .init();
 }
 
-fn main() -> Res<()> {
+/// Errors end the example with their message (a path and the reason, not a `Debug` dump).
+fn main() -> std::process::ExitCode {
+    match run_example() {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("pipeline: {e}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+fn run_example() -> Res<()> {
     install_logging();
     let o = options()?;
     let started = Instant::now();
@@ -667,18 +679,28 @@ fn main() -> Res<()> {
 
     println!("\n{}", report.to_text());
     print_true_peak(&report, "rank_customers_in_memory");
-    std::fs::create_dir_all(&o.out)?;
+    std::fs::create_dir_all(&o.out)
+        .map_err(|e| format!("cannot create {}: {e}", o.out.display()))?;
     let json = o.out.join("report.json");
     let html = o.out.join("report.html");
-    std::fs::write(&json, report.to_json())?;
-    std::fs::write(&html, report.to_html())?;
+    // Whole files or none: a full disk leaves the previous report, never half of one.
+    report.write_to(&json, Format::Json)?;
+    report.write_to(&html, Format::Html)?;
     // In a GitHub Actions job, the report also lands in the job's summary page.
     if let Some(summary) = std::env::var_os("GITHUB_STEP_SUMMARY") {
-        let mut f = std::fs::OpenOptions::new()
-            .append(true)
-            .create(true)
-            .open(summary)?;
-        writeln!(f, "{}", report.to_markdown())?;
+        let append = || -> std::io::Result<()> {
+            let mut f = std::fs::OpenOptions::new()
+                .append(true)
+                .create(true)
+                .open(&summary)?;
+            writeln!(f, "{}", report.to_markdown())
+        };
+        append().map_err(|e| {
+            format!(
+                "cannot append to {}: {e}",
+                std::path::Path::new(&summary).display()
+            )
+        })?;
     }
     println!(
         "wrote {} and {} in {:.1} s",

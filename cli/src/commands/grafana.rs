@@ -42,8 +42,9 @@ pub struct AlertsArgs {
 
 fn emit(text: &str, output: Option<&Path>, out: &mut Out) -> Result<ExitCode, CliError> {
     match output {
-        Some(path) => std::fs::write(path, text)
-            .map_err(|e| CliError::new(format!("cannot write {}: {e}", path.display())))?,
+        Some(path) => {
+            monitor::report::write_file(path, text).map_err(|e| CliError::new(e.to_string()))?
+        }
         None => crate::out!(out, "{text}")?,
     }
     Ok(ExitCode::SUCCESS)

@@ -38,19 +38,17 @@ pub fn run(_cx: &Context, args: Args, stdout: &mut Out) -> Result<ExitCode, CliE
         .map_err(|e| CliError::new(format!("cannot read {}: {e}", args.file.display())))?;
     let report = Report::from_json(&text)
         .map_err(|e| CliError::new(format!("{}: {e}", args.file.display())))?;
-    let out = render(&report, args.format);
+    let format = match args.format {
+        Format::Text => monitor::report::Format::Text,
+        Format::Md => monitor::report::Format::Markdown,
+        Format::Html => monitor::report::Format::Html,
+    };
     match &args.output {
-        Some(path) => std::fs::write(path, out)
-            .map_err(|e| CliError::new(format!("cannot write {}: {e}", path.display())))?,
-        None => crate::out!(stdout, "{out}")?,
+        // Whole or not at all: a full disk leaves the previous file, never a truncated one.
+        Some(path) => report
+            .write_to(path, format)
+            .map_err(|e| CliError::new(e.to_string()))?,
+        None => crate::out!(stdout, "{}", report.render(format))?,
     }
     Ok(ExitCode::SUCCESS)
-}
-
-fn render(report: &Report, format: Format) -> String {
-    match format {
-        Format::Text => report.to_text(),
-        Format::Md => report.to_markdown(),
-        Format::Html => report.to_html(),
-    }
 }

@@ -127,8 +127,7 @@ pub fn run(cx: &Context, args: Args, out: &mut Out) -> Result<ExitCode, CliError
 
     if let Some(path) = &args.html {
         let page = chart::html_page(&title, &points, &fmt);
-        std::fs::write(path, page)
-            .map_err(|e| CliError::new(format!("cannot write {}: {e}", path.display())))?;
+        monitor::report::write_file(path, page).map_err(|e| CliError::new(e.to_string()))?;
         outln!(out, "wrote {}", path.display())?;
         return Ok(ExitCode::SUCCESS);
     }

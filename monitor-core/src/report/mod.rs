@@ -5,10 +5,12 @@
 //! optional (absent when it has nothing to say), so a reader written against an older `v1` keeps
 //! working; a change that would break such a reader gets a new schema name.
 
+mod file;
 mod fit;
 mod html;
 mod markdown;
 mod text;
+pub use file::{write_file, Format, WriteError};
 pub use fit::{text_width, DEFAULT_WIDTH, REPORT_WIDTH_VAR, WIDTH_RANGE};
 pub mod units;
 
