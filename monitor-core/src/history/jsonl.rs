@@ -14,17 +14,24 @@
 //!   `fsync` of the directory. A process killed at any point leaves either the old file or the
 //!   new one, never a mix; its leftover temporary file is removed by the next retention. Lines
 //!   that cannot be read are moved to `<file>.rejected` rather than deleted.
+//! - **Newer lines**: a line in a newer record format (a `v` above
+//!   [`RECORD_VERSION`](super::record::RECORD_VERSION), written by a newer `monitor` sharing the
+//!   history) is not unreadable: reads skip it with one `info` note per read, and retention keeps
+//!   it byte for byte where it is.
 //! - Files are created with mode `0666` minus the umask and never opened through a symbolic link
-//!   (`O_NOFOLLOW`).
+//!   (`O_NOFOLLOW`). Every open is non-blocking and checks what it opened: a FIFO, socket,
+//!   directory or device is refused (appends also accept a character device such as
+//!   `/dev/null`), so a FIFO at the path cannot block the run.
 
 use super::line::{encode_line, parse_line, LineError, MAX_LINE_BYTES};
 use super::record::RunRecord;
 use super::retention::Retention;
 use super::safe_file::{
-    create_new, lock_exclusive, lock_shared, open_append, open_read, still_at, sync_dir,
+    create_new, ensure_regular, lock_exclusive, lock_shared, open_append, open_read, still_at,
+    sync_dir,
 };
 use super::store::{
-    HistoryError, HistoryStore, LoadedRuns, RetentionOutcome, RunFilter, SkippedEntry,
+    HistoryError, HistoryStore, LoadedRuns, NewerRecords, RetentionOutcome, RunFilter, SkippedEntry,
 };
 use std::collections::VecDeque;
 use std::fs::File;
@@ -163,18 +170,6 @@ fn for_each_line(reader: impl Read, mut each: impl FnMut(u64, Line<'_>)) -> io::
     }
 }
 
-/// Reading a device or a pipe as a history could never end: only regular files are read.
-fn ensure_regular(file: &File) -> io::Result<()> {
-    if file.metadata()?.is_file() {
-        Ok(())
-    } else {
-        Err(io::Error::new(
-            io::ErrorKind::InvalidInput,
-            "not a regular file",
-        ))
-    }
-}
-
 fn warn_skipped(location: &str, skipped: &[SkippedEntry]) {
     for s in skipped.iter().take(WARN_LINES) {
         tracing::warn!(
@@ -230,11 +225,11 @@ impl HistoryStore for JsonlStore {
         let Some(file) = open_read(&self.path).map_err(|e| self.err(ACTION, &e))? else {
             return Ok(LoadedRuns::default());
         };
-        ensure_regular(&file).map_err(|e| self.err(ACTION, &e))?;
         lock_shared(&file).map_err(|e| self.err(ACTION, &e))?;
         let cap = filter.last.unwrap_or(usize::MAX);
         let mut runs = VecDeque::new();
         let mut skipped = Vec::new();
+        let mut newer = NewerRecords::default();
         for_each_line(&file, |n, line| match parse(line) {
             Ok(r) if filter.matches(&r) => {
                 if cap == 0 {
@@ -246,10 +241,15 @@ impl HistoryStore for JsonlStore {
                 runs.push_back(r);
             }
             Ok(_) => {}
-            Err(error) => skipped.push(SkippedEntry { line: n, error }),
+            Err(error) => {
+                if !newer.count(&error) {
+                    skipped.push(SkippedEntry { line: n, error });
+                }
+            }
         })
         .map_err(|e| self.err(ACTION, &e))?;
         warn_skipped(&self.location(), &skipped);
+        newer.note(&self.location(), "lines");
         Ok(LoadedRuns {
             runs: runs.into(),
             skipped,
@@ -275,20 +275,34 @@ impl HistoryStore for JsonlStore {
 
         file.seek(SeekFrom::Start(0))
             .map_err(|e| self.err(ACTION, &e))?;
-        let mut lines: Vec<(Vec<u8>, Option<RunRecord>)> = Vec::new();
+        let mut lines: Vec<(Vec<u8>, Kept)> = Vec::new();
         for_each_line(&file, |_, line| match line {
-            Line::Text(bytes) => lines.push((bytes.to_vec(), parse_line(bytes).ok())),
+            Line::Text(bytes) => {
+                let kept = match parse_line(bytes) {
+                    Ok(r) => Kept::Run(r),
+                    // A newer monitor's line: not ours to judge, so it stays where it is.
+                    Err(e) if e.is_newer_version() => Kept::Newer,
+                    Err(_) => Kept::Unreadable,
+                };
+                lines.push((bytes.to_vec(), kept));
+            }
             // An over-long line is not kept anywhere: copying it aside would need the memory
             // the limit exists to bound.
             Line::TooLong(_) => {}
         })
         .map_err(|e| self.err(ACTION, &e))?;
-        let records: Vec<&RunRecord> = lines.iter().filter_map(|(_, r)| r.as_ref()).collect();
+        let records: Vec<&RunRecord> = lines
+            .iter()
+            .filter_map(|(_, k)| match k {
+                Kept::Run(r) => Some(r),
+                _ => None,
+            })
+            .collect();
         let keeps = policy.keeps(&records, now_ms);
         let removed = keeps.iter().filter(|k| !**k).count();
         let rejected: Vec<&[u8]> = lines
             .iter()
-            .filter(|(_, r)| r.is_none())
+            .filter(|(_, k)| matches!(k, Kept::Unreadable))
             .map(|(b, _)| b.as_slice())
             .collect();
         let outcome = RetentionOutcome {
@@ -331,8 +345,13 @@ impl HistoryStore for JsonlStore {
             out.set_permissions(file.metadata()?.permissions())?;
             let mut w = io::BufWriter::new(&mut out);
             let mut kept = keeps.iter();
-            for (bytes, record) in &lines {
-                if record.is_some() && kept.next().copied().unwrap_or(true) {
+            for (bytes, line) in &lines {
+                let keep = match line {
+                    Kept::Run(_) => kept.next().copied().unwrap_or(true),
+                    Kept::Newer => true,
+                    Kept::Unreadable => false,
+                };
+                if keep {
                     w.write_all(bytes)?;
                     w.write_all(b"\n")?;
                 }
@@ -349,6 +368,16 @@ impl HistoryStore for JsonlStore {
         }
         Ok(outcome)
     }
+}
+
+/// What retention does with one line.
+enum Kept {
+    /// A run this build reads: kept as the policy says.
+    Run(RunRecord),
+    /// A newer record format: always kept, in place, byte for byte.
+    Newer,
+    /// Unreadable: moved to `<file>.rejected`.
+    Unreadable,
 }
 
 fn parse(line: Line<'_>) -> Result<RunRecord, LineError> {

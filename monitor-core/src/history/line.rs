@@ -44,6 +44,16 @@ impl fmt::Display for LineError {
 
 impl std::error::Error for LineError {}
 
+impl LineError {
+    /// The line was written in a newer record format than this build reads (by a newer
+    /// `monitor` sharing the history). Such a line is not damaged: stores skip it with one note
+    /// per read and never move it aside.
+    #[must_use]
+    pub fn is_newer_version(&self) -> bool {
+        matches!(self, LineError::UnsupportedVersion(v) if *v > RECORD_VERSION)
+    }
+}
+
 /// Parses one line (without its newline) as a [`RunRecord`].
 ///
 /// # Errors
@@ -160,10 +170,13 @@ mod tests {
         let line = encode_line(&sample())
             .unwrap()
             .replace("\"v\":1", "\"v\":7");
-        assert_eq!(
-            parse_line(line.as_bytes()).unwrap_err(),
-            LineError::UnsupportedVersion(7)
-        );
+        let err = parse_line(line.as_bytes()).unwrap_err();
+        assert_eq!(err, LineError::UnsupportedVersion(7));
+        assert!(err.is_newer_version());
+        let older = encode_line(&sample())
+            .unwrap()
+            .replace("\"v\":1", "\"v\":0");
+        assert!(!parse_line(older.as_bytes()).unwrap_err().is_newer_version());
     }
 
     #[test]

@@ -1,6 +1,22 @@
 //! A PostgreSQL history store (feature `postgres`), for pipelines that run on many machines:
 //! one row per run in table `monitor_runs`, the record kept as `jsonb` (queryable in SQL) and
 //! read back through the same parser as the file store.
+//!
+//! **Deadlines.** A server that accepts the connection and then stops answering (stopped,
+//! swapped out, behind a dead link) must not hold the pipeline, nor must another session's lock
+//! on the table. So:
+//!
+//! - the whole connect (TCP, startup, authentication) gets [`CONNECT_TIMEOUT`], or the URL's
+//!   `connect_timeout` (seconds) when it sets one;
+//! - each store operation (preparing the table, reading, appending, applying retention) gets
+//!   [`OPERATION_TIMEOUT`] on the client, and the session sets `statement_timeout` to the same
+//!   and `lock_timeout` to [`LOCK_TIMEOUT`], so the server gives up too;
+//! - after a deadline, a timeout or a lost connection the store gives up: its connection is
+//!   closed and later operations fail at once, saying why, instead of waiting again.
+//!
+//! The client is `tokio-postgres` driven on the store's own current-thread runtime (from a
+//! helper thread when called inside another tokio runtime), which is what lets an operation be
+//! abandoned at its deadline with its socket closed.
 
 use super::line::encode_line;
 use super::record::RunRecord;
@@ -9,9 +25,12 @@ use super::store::{
     decode_rows, postgres_location, HistoryError, HistoryStore, LoadedRuns, RetentionOutcome,
     RunFilter,
 };
-use postgres::{Client, NoTls};
 use std::fmt;
+use std::future::Future;
 use std::time::Duration;
+use tokio::runtime::Runtime;
+use tokio_postgres::error::SqlState;
+use tokio_postgres::{Client, Config, NoTls};
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS monitor_runs (
@@ -28,12 +47,29 @@ CREATE INDEX IF NOT EXISTS monitor_runs_pipeline ON monitor_runs (pipeline, id);
 /// An arbitrary key for the advisory lock that serialises schema creation between processes.
 const SCHEMA_LOCK_KEY: i64 = 0x006d_6f6e_6974_6f72;
 
-/// How long connecting may take before the store gives up (unless the URL sets its own).
-const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long the whole connect (TCP, startup, authentication) may take, unless the URL sets
+/// `connect_timeout`.
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// How long one store operation may take (client deadline, and the session's
+/// `statement_timeout`).
+pub const OPERATION_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// How long a statement waits for a lock another session holds (the session's `lock_timeout`).
+pub const LOCK_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// A history kept in a PostgreSQL database.
 pub struct PostgresStore {
     location: String,
+    /// The password, to scrub from error texts (belt and braces: none is known to quote it).
+    password: Option<Vec<u8>>,
+    /// The connection, or why the store gave up on it.
+    session: Result<Session, String>,
+}
+
+/// A live connection and the runtime that drives it.
+struct Session {
+    runtime: OwnRuntime,
     client: Client,
 }
 
@@ -41,35 +77,113 @@ impl fmt::Debug for PostgresStore {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("PostgresStore")
             .field("location", &self.location)
+            .field("gave_up", &self.session.as_ref().err())
             .finish_non_exhaustive()
     }
 }
 
 impl PostgresStore {
-    /// Connects (at most 5 s unless the URL sets `connect_timeout`) and creates the table if
-    /// needed.
+    /// Connects (the whole connect bounded by [`CONNECT_TIMEOUT`], or the URL's
+    /// `connect_timeout`) and creates the table if needed.
     ///
     /// # Errors
-    /// A bad URL, an unreachable server, or no right to create the table. The message never
-    /// shows the password.
+    /// A bad URL, an unreachable or silent server, failed authentication, or no right to create
+    /// the table; the message carries the cause (`Connection refused`, the deadline, the
+    /// server's `password authentication failed ...`) and never the password.
     pub fn connect(url: &str) -> Result<PostgresStore, HistoryError> {
+        const ACTION: &str = "connect";
         let location = postgres_location(url);
-        let fail = |e: &dyn fmt::Display| HistoryError::other(location.clone(), "connect", e);
-        let mut config: postgres::Config = url.parse().map_err(|e| fail(&e))?;
-        if config.get_connect_timeout().is_none() {
+        let fail = |reason: String| HistoryError::other(location.clone(), ACTION, reason);
+        let mut config: Config = url.parse().map_err(|e| fail(describe(&e, None)))?;
+        let password = config.get_password().map(<[u8]>::to_vec);
+        let connect_timeout = if let Some(t) = config.get_connect_timeout() {
+            *t
+        } else {
             config.connect_timeout(CONNECT_TIMEOUT);
-        }
-        let mut client = config.connect(NoTls).map_err(|e| fail(&e))?;
-        let mut tx = client.transaction().map_err(|e| fail(&e))?;
-        tx.execute("SELECT pg_advisory_xact_lock($1)", &[&SCHEMA_LOCK_KEY])
-            .map_err(|e| fail(&e))?;
-        tx.batch_execute(SCHEMA).map_err(|e| fail(&e))?;
-        tx.commit().map_err(|e| fail(&e))?;
-        Ok(PostgresStore { location, client })
+            CONNECT_TIMEOUT
+        };
+        let runtime = OwnRuntime::new().map_err(|e| fail(e.to_string()))?;
+        let connected = runtime.run(connect_timeout, async move { config.connect(NoTls).await });
+        let (client, connection) = match connected {
+            Some(Ok(pair)) => pair,
+            Some(Err(e)) => return Err(fail(describe(&e, password.as_deref()))),
+            None => return Err(fail(no_answer(connect_timeout))),
+        };
+        // The connection task ends when the client is dropped or the socket closes; its error,
+        // if any, reaches the next operation.
+        runtime.spawn(async move {
+            let _ = connection.await;
+        });
+        let mut store = PostgresStore {
+            location,
+            password,
+            session: Ok(Session { runtime, client }),
+        };
+        store.prepare()?;
+        Ok(store)
     }
 
-    fn err(&self, action: &'static str, e: &postgres::Error) -> HistoryError {
-        HistoryError::other(self.location.clone(), action, e)
+    /// Sets the session's timeouts and creates the table if it is missing. When it exists, no
+    /// lock is taken on it (a `CREATE INDEX IF NOT EXISTS` would wait for every writer).
+    fn prepare(&mut self) -> Result<(), HistoryError> {
+        const ACTION: &str = "set up table monitor_runs";
+        let settings = format!(
+            "SET statement_timeout = {}; SET lock_timeout = {}",
+            OPERATION_TIMEOUT.as_millis(),
+            LOCK_TIMEOUT.as_millis()
+        );
+        let Session { runtime, client } = self.session(ACTION)?;
+        let outcome = runtime.run(OPERATION_TIMEOUT, async move {
+            client.batch_execute(&settings).await?;
+            let ready: bool = client
+                .query_one(
+                    "SELECT to_regclass('monitor_runs') IS NOT NULL
+                        AND to_regclass('monitor_runs_pipeline') IS NOT NULL",
+                    &[],
+                )
+                .await?
+                .get(0);
+            if !ready {
+                let tx = client.transaction().await?;
+                tx.execute("SELECT pg_advisory_xact_lock($1)", &[&SCHEMA_LOCK_KEY])
+                    .await?;
+                tx.batch_execute(SCHEMA).await?;
+                tx.commit().await?;
+            }
+            Ok(())
+        });
+        self.settle(ACTION, outcome)
+    }
+
+    /// The live session, or the error saying why the store gave up earlier.
+    fn session(&mut self, action: &'static str) -> Result<&mut Session, HistoryError> {
+        match &mut self.session {
+            Ok(s) => Ok(s),
+            Err(why) => Err(HistoryError::other(
+                self.location.clone(),
+                action,
+                format!("not tried: the store already failed to {why}"),
+            )),
+        }
+    }
+
+    /// Turns an operation's outcome into the store's result. A missed deadline, a server-side
+    /// timeout or a lost connection closes the session for good.
+    fn settle<T>(
+        &mut self,
+        action: &'static str,
+        outcome: Option<Result<T, tokio_postgres::Error>>,
+    ) -> Result<T, HistoryError> {
+        let (reason, give_up) = match outcome {
+            Some(Ok(v)) => return Ok(v),
+            Some(Err(e)) => (describe(&e, self.password.as_deref()), gives_up(&e)),
+            None => (no_answer(OPERATION_TIMEOUT), true),
+        };
+        if give_up {
+            // Dropping the session shuts its runtime down, which closes the socket.
+            self.session = Err(format!("{action}: {reason}"));
+        }
+        Err(HistoryError::other(self.location.clone(), action, reason))
     }
 }
 
@@ -83,34 +197,40 @@ impl HistoryStore for PostgresStore {
         let text =
             encode_line(record).map_err(|e| HistoryError::other(self.location(), ACTION, e))?;
         let started = i64::try_from(record.started_at_ms).unwrap_or(i64::MAX);
-        self.client
-            .execute(
-                "INSERT INTO monitor_runs (run_id, pipeline, status, started_at_ms, record)
-                 VALUES ($1, $2, $3, $4, $5::text::jsonb)",
-                &[
-                    &record.run_id,
-                    &record.pipeline,
-                    &record.status.as_str(),
-                    &started,
-                    &text,
-                ],
-            )
-            .map_err(|e| self.err(ACTION, &e))?;
-        Ok(())
+        let Session { runtime, client } = self.session(ACTION)?;
+        let outcome = runtime.run(OPERATION_TIMEOUT, async move {
+            client
+                .execute(
+                    "INSERT INTO monitor_runs (run_id, pipeline, status, started_at_ms, record)
+                     VALUES ($1, $2, $3, $4, $5::text::jsonb)",
+                    &[
+                        &record.run_id,
+                        &record.pipeline,
+                        &record.status.as_str(),
+                        &started,
+                        &text,
+                    ],
+                )
+                .await
+        });
+        self.settle(ACTION, outcome).map(drop)
     }
 
     fn load(&mut self, filter: &RunFilter) -> Result<LoadedRuns, HistoryError> {
         const ACTION: &str = "read the history";
         let limit: Option<i64> = filter.last.map(|n| i64::try_from(n).unwrap_or(i64::MAX));
-        let rows = self
-            .client
-            .query(
-                "SELECT id, record::text FROM monitor_runs
-                 WHERE ($1::text IS NULL OR pipeline = $1) AND (NOT $2 OR status = 'ok')
-                 ORDER BY id DESC LIMIT $3",
-                &[&filter.pipeline, &filter.successful_only, &limit],
-            )
-            .map_err(|e| self.err(ACTION, &e))?;
+        let Session { runtime, client } = self.session(ACTION)?;
+        let outcome = runtime.run(OPERATION_TIMEOUT, async move {
+            client
+                .query(
+                    "SELECT id, record::text FROM monitor_runs
+                     WHERE ($1::text IS NULL OR pipeline = $1) AND (NOT $2 OR status = 'ok')
+                     ORDER BY id DESC LIMIT $3",
+                    &[&filter.pipeline, &filter.successful_only, &limit],
+                )
+                .await
+        });
+        let rows = self.settle(ACTION, outcome)?;
         let mut pairs: Vec<(i64, String)> = rows.iter().map(|r| (r.get(0), r.get(1))).collect();
         pairs.reverse();
         Ok(decode_rows(&self.location, pairs))
@@ -122,42 +242,174 @@ impl HistoryStore for PostgresStore {
         now_ms: u64,
     ) -> Result<RetentionOutcome, HistoryError> {
         const ACTION: &str = "apply retention";
-        let location = self.location.clone();
-        let err = |e: postgres::Error| HistoryError::other(location.clone(), ACTION, e);
-        let mut tx = self.client.transaction().map_err(err)?;
-        let mut removed = 0u64;
-        if let Some(n) = policy.keep_runs {
-            let n = i64::try_from(n).unwrap_or(i64::MAX);
-            removed += tx
-                .execute(
-                    "DELETE FROM monitor_runs WHERE id IN (
-                        SELECT id FROM (
-                            SELECT id, ROW_NUMBER() OVER (PARTITION BY pipeline ORDER BY id DESC) AS rn
-                            FROM monitor_runs) ranked
-                        WHERE rn > $1)",
-                    &[&n],
-                )
-                .map_err(err)?;
-        }
-        if let Some(age) = policy.max_age {
-            let cutoff = now_ms.saturating_sub(u64::try_from(age.as_millis()).unwrap_or(u64::MAX));
-            let cutoff = i64::try_from(cutoff).unwrap_or(i64::MAX);
-            removed += tx
-                .execute(
-                    "DELETE FROM monitor_runs WHERE started_at_ms < $1",
-                    &[&cutoff],
-                )
-                .map_err(err)?;
-        }
-        let kept: i64 = tx
-            .query_one("SELECT COUNT(*) FROM monitor_runs", &[])
-            .map_err(err)?
-            .get(0);
-        tx.commit().map_err(err)?;
+        let keep_runs = policy
+            .keep_runs
+            .map(|n| i64::try_from(n).unwrap_or(i64::MAX));
+        let cutoff = policy.max_age.map(|age| {
+            let c = now_ms.saturating_sub(u64::try_from(age.as_millis()).unwrap_or(u64::MAX));
+            i64::try_from(c).unwrap_or(i64::MAX)
+        });
+        let Session { runtime, client } = self.session(ACTION)?;
+        let outcome = runtime.run(OPERATION_TIMEOUT, async move {
+            let tx = client.transaction().await?;
+            let mut removed = 0u64;
+            if let Some(n) = keep_runs {
+                removed += tx
+                    .execute(
+                        "DELETE FROM monitor_runs WHERE id IN (
+                            SELECT id FROM (
+                                SELECT id, ROW_NUMBER() OVER (PARTITION BY pipeline ORDER BY id DESC) AS rn
+                                FROM monitor_runs) ranked
+                            WHERE rn > $1)",
+                        &[&n],
+                    )
+                    .await?;
+            }
+            if let Some(cutoff) = cutoff {
+                removed += tx
+                    .execute(
+                        "DELETE FROM monitor_runs WHERE started_at_ms < $1",
+                        &[&cutoff],
+                    )
+                    .await?;
+            }
+            let kept: i64 = tx
+                .query_one("SELECT COUNT(*) FROM monitor_runs", &[])
+                .await?
+                .get(0);
+            tx.commit().await?;
+            Ok((kept, removed))
+        });
+        let (kept, removed) = self.settle(ACTION, outcome)?;
         Ok(RetentionOutcome {
             kept: usize::try_from(kept).unwrap_or(0),
             removed: usize::try_from(removed).unwrap_or(usize::MAX),
             rejected: 0,
         })
+    }
+}
+
+/// The store's own current-thread runtime. Shut down in the background on drop, so dropping a
+/// store inside another runtime does not panic.
+struct OwnRuntime(Option<Runtime>);
+
+impl OwnRuntime {
+    fn new() -> std::io::Result<OwnRuntime> {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_io()
+            .enable_time()
+            .build()?;
+        Ok(OwnRuntime(Some(rt)))
+    }
+
+    /// Runs `fut` to completion, or gives up after `limit` (`None`; the future is dropped,
+    /// which abandons the request).
+    fn run<F>(&self, limit: Duration, fut: F) -> Option<F::Output>
+    where
+        F: Future + Send,
+        F::Output: Send,
+    {
+        let rt = self.0.as_ref()?;
+        // The timer is created inside the block, so it belongs to this runtime.
+        let fut = async move { tokio::time::timeout(limit, fut).await.ok() };
+        if tokio::runtime::Handle::try_current().is_ok() {
+            // Inside another runtime `block_on` would panic: drive ours from a helper thread.
+            std::thread::scope(|s| s.spawn(|| rt.block_on(fut)).join())
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+        } else {
+            rt.block_on(fut)
+        }
+    }
+
+    fn spawn<F>(&self, fut: F)
+    where
+        F: Future<Output = ()> + Send + 'static,
+    {
+        if let Some(rt) = &self.0 {
+            rt.spawn(fut);
+        }
+    }
+}
+
+impl Drop for OwnRuntime {
+    fn drop(&mut self) {
+        if let Some(rt) = self.0.take() {
+            rt.shutdown_background();
+        }
+    }
+}
+
+/// Whether the store should give up after `e`: anything but an ordinary SQL error (the
+/// connection broke or is in doubt), or a statement the server cancelled for its timeouts.
+fn gives_up(e: &tokio_postgres::Error) -> bool {
+    match e.code() {
+        None => true,
+        Some(code) => *code == SqlState::QUERY_CANCELED || *code == SqlState::LOCK_NOT_AVAILABLE,
+    }
+}
+
+fn no_answer(limit: Duration) -> String {
+    let secs = limit.as_secs_f64();
+    if limit.subsec_nanos() == 0 {
+        format!("the server did not answer within {} s", limit.as_secs())
+    } else {
+        format!("the server did not answer within {secs} s")
+    }
+}
+
+/// The error with its causes (`error connecting to server: Connection refused (os error 111)`;
+/// the server's own message for a database error), on one line, with the password scrubbed.
+fn describe(e: &tokio_postgres::Error, password: Option<&[u8]>) -> String {
+    let text = match e.as_db_error() {
+        // "db error" says nothing; the server's message (severity, text, detail, hint) says it.
+        Some(db) => db.to_string(),
+        None => {
+            let mut text = e.to_string();
+            let mut source = std::error::Error::source(e);
+            while let Some(cause) = source {
+                let part = cause.to_string();
+                if !part.is_empty() && !text.contains(&part) {
+                    text.push_str(": ");
+                    text.push_str(&part);
+                }
+                source = cause.source();
+            }
+            text
+        }
+    };
+    redact(&text.replace('\n', "; "), password)
+}
+
+/// Replaces the password wherever it appears. Passwords shorter than 4 bytes are left alone:
+/// replacing a letter or two everywhere would garble the message, and no message is known to
+/// quote the password anyway.
+fn redact(text: &str, password: Option<&[u8]>) -> String {
+    match password.and_then(|p| std::str::from_utf8(p).ok()) {
+        Some(p) if p.len() >= 4 => text.replace(p, "***"),
+        _ => text.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn deadlines_read_as_seconds() {
+        assert_eq!(
+            no_answer(Duration::from_secs(5)),
+            "the server did not answer within 5 s"
+        );
+        assert_eq!(
+            no_answer(Duration::from_millis(1500)),
+            "the server did not answer within 1.5 s"
+        );
+    }
+
+    #[test]
+    fn passwords_are_scrubbed() {
+        assert_eq!(redact("bad s3cret here", Some(b"s3cret")), "bad *** here");
+        assert_eq!(redact("a b c", Some(b"b")), "a b c");
+        assert_eq!(redact("x", None), "x");
     }
 }

@@ -33,7 +33,8 @@ pub struct SqliteStore {
 
 impl SqliteStore {
     /// Opens (creating it and its directory if needed) the database at `path`. A symbolic link
-    /// in the file's place is refused.
+    /// in the file's place is refused, and so is anything that is not a regular file (a FIFO, a
+    /// device, a directory), without blocking.
     ///
     /// # Errors
     /// The file cannot be created or is not a SQLite database.
@@ -46,6 +47,10 @@ impl SqliteStore {
             std::fs::create_dir_all(dir)
                 .map_err(|e| HistoryError::io(location.clone(), "open the store", &e))?;
         }
+        // SQLite would open a FIFO or a device and fail with a bare "disk I/O error" (or wait on
+        // it): refuse anything but a regular file first, without blocking.
+        super::safe_file::refuse_if_not_regular(&path)
+            .map_err(|e| HistoryError::io(location.clone(), "open the store", &e))?;
         let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
             | OpenFlags::SQLITE_OPEN_CREATE
             | OpenFlags::SQLITE_OPEN_NO_MUTEX

@@ -72,7 +72,8 @@ impl RunFilter {
 pub struct LoadedRuns {
     /// The selected runs, oldest first.
     pub runs: Vec<RunRecord>,
-    /// Entries that could not be read.
+    /// Entries that could not be read. Entries in a newer record format (written by a newer
+    /// `monitor`) are not among them: they are skipped with one `info` note per read.
     pub skipped: Vec<SkippedEntry>,
 }
 
@@ -205,14 +206,71 @@ pub fn postgres_location(url: &str) -> String {
     format!("PostgreSQL history {scheme}://{authority}{tail}")
 }
 
+/// Records written in a newer format (by a newer `monitor` sharing the store), counted during one
+/// read so that the read logs one note for all of them instead of one warning per record.
+#[derive(Debug, Default)]
+pub(crate) struct NewerRecords {
+    count: u64,
+    lowest: u32,
+    highest: u32,
+}
+
+impl NewerRecords {
+    /// Counts `error` if it is a newer record format; `false` (not counted) otherwise.
+    pub(crate) fn count(&mut self, error: &LineError) -> bool {
+        let LineError::UnsupportedVersion(v) = *error else {
+            return false;
+        };
+        if !error.is_newer_version() {
+            return false;
+        }
+        self.lowest = if self.count == 0 {
+            v
+        } else {
+            self.lowest.min(v)
+        };
+        self.highest = self.highest.max(v);
+        self.count += 1;
+        true
+    }
+
+    /// Logs the one `info` note of a read, if anything was counted: `what` is `lines` or `rows`.
+    pub(crate) fn note(&self, location: &str, what: &str) {
+        if self.count == 0 {
+            return;
+        }
+        let versions = if self.lowest == self.highest {
+            format!("version {}", self.highest)
+        } else {
+            format!("versions {} to {}", self.lowest, self.highest)
+        };
+        let (count, what, were) = if self.count == 1 {
+            (1, what.trim_end_matches('s'), "was")
+        } else {
+            (self.count, what, "were")
+        };
+        tracing::info!(
+            target: "monitor",
+            store = location,
+            records = self.count,
+            version = self.highest,
+            "{location}: {count} {what} written in a newer record format ({versions}) by a newer \
+             monitor {were} skipped and left in place"
+        );
+    }
+}
+
 /// Turns `(row id, record text)` pairs from a database into runs, skipping (and logging) rows
-/// that do not parse. Shared by the SQLite and PostgreSQL stores.
+/// that do not parse. Rows of a newer record format are skipped with one note. Shared by the
+/// SQLite and PostgreSQL stores.
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
 pub(crate) fn decode_rows(location: &str, rows: Vec<(i64, String)>) -> LoadedRuns {
     let mut out = LoadedRuns::default();
+    let mut newer = NewerRecords::default();
     for (id, text) in rows {
         match super::line::parse_line(text.as_bytes()) {
             Ok(r) => out.runs.push(r),
+            Err(error) if newer.count(&error) => {}
             Err(error) => {
                 tracing::warn!(
                     target: "monitor",
@@ -227,6 +285,7 @@ pub(crate) fn decode_rows(location: &str, rows: Vec<(i64, String)>) -> LoadedRun
             }
         }
     }
+    newer.note(location, "rows");
     out
 }
 
