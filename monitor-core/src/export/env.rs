@@ -7,6 +7,7 @@
 //! | `MONITOR_PUSHGATEWAY_URL` | push to this Pushgateway at the end of each run |
 //! | `MONITOR_DOGSTATSD_ADDR` | send DogStatsD datagrams to this `host:port` |
 //! | `MONITOR_OTLP_ENDPOINT` | send OTLP/HTTP metrics to this base URL (`/v1/metrics` is added) |
+//! | `MONITOR_PROMETHEUS_LINGER` | with `MONITOR_PROMETHEUS_ADDR`: at exit, keep serving until a scrape has read the last run's final figures, at most this long after the run ended (`0` to `10m`, default `0`: off) |
 //! | `MONITOR_EXPORT_INTERVAL` | how often DogStatsD and OTLP flush between run ends, from `100ms` to `1h` (a value outside is clamped, with a warning; default `10s`) |
 
 use crate::config::{env_duration_within, report_errors, ConfigError, Lookup};
@@ -15,6 +16,8 @@ use std::time::Duration;
 
 /// Default flush interval for the push-style exporters.
 pub const DEFAULT_INTERVAL: Duration = Duration::from_secs(10);
+/// The longest `MONITOR_PROMETHEUS_LINGER` (a scrape interval is rarely over a minute or two).
+pub const LINGER_BOUNDS: (Duration, Duration) = (Duration::ZERO, Duration::from_secs(600));
 /// The shortest and longest flush interval (`MONITOR_EXPORT_INTERVAL`, and the `start_interval`
 /// methods): below 100 ms a flush thread would flood the collector (a busy loop at `1ns`), above
 /// an hour the figures between run ends would be stale.
@@ -26,6 +29,8 @@ pub const INTERVAL_BOUNDS: (Duration, Duration) =
 pub struct ExportEnv {
     /// `MONITOR_PROMETHEUS_ADDR`.
     pub prometheus_addr: Option<SocketAddr>,
+    /// `MONITOR_PROMETHEUS_LINGER` (zero: off).
+    pub prometheus_linger: Duration,
     /// `MONITOR_PUSHGATEWAY_URL`.
     pub pushgateway_url: Option<String>,
     /// `MONITOR_DOGSTATSD_ADDR` (`host:port`, resolved when sending).
@@ -83,6 +88,13 @@ impl ExportEnv {
                 "MONITOR_EXPORT_INTERVAL",
                 DEFAULT_INTERVAL,
                 INTERVAL_BOUNDS,
+                &mut errors,
+            ),
+            prometheus_linger: env_duration_within(
+                lookup,
+                "MONITOR_PROMETHEUS_LINGER",
+                Duration::ZERO,
+                LINGER_BOUNDS,
                 &mut errors,
             ),
             ..ExportEnv::default()
@@ -150,6 +162,7 @@ mod tests {
             ("MONITOR_DOGSTATSD_ADDR", "localhost:8125"),
             ("MONITOR_OTLP_ENDPOINT", "https://collector:4318"),
             ("MONITOR_EXPORT_INTERVAL", "2s"),
+            ("MONITOR_PROMETHEUS_LINGER", "15s"),
         ]);
         assert!(errors.is_empty(), "{errors:?}");
         assert_eq!(env.prometheus_addr, Some("127.0.0.1:9464".parse().unwrap()));
@@ -157,6 +170,10 @@ mod tests {
         assert_eq!(env.dogstatsd_addr.as_deref(), Some("localhost:8125"));
         assert_eq!(env.otlp_endpoint.as_deref(), Some("https://collector:4318"));
         assert_eq!(env.interval, Duration::from_secs(2));
+        assert_eq!(env.prometheus_linger, Duration::from_secs(15));
+        let (env, errors) = with(&[("MONITOR_PROMETHEUS_LINGER", "2h")]);
+        assert_eq!(env.prometheus_linger, LINGER_BOUNDS.1, "clamped");
+        assert_eq!(errors[0].variable, "MONITOR_PROMETHEUS_LINGER");
         assert_eq!(
             with(&[]).0,
             ExportEnv {

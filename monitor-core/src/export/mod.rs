@@ -126,6 +126,9 @@ pub fn pipeline_name() -> String {
 pub fn run_finished(run: &RunSummary<'_>) {
     set_pipeline_name(run.pipeline);
     figures::record_run(run);
+    // The run's figures are final: a lingering endpoint waits for a scrape from now on.
+    #[cfg(feature = "prometheus")]
+    prometheus::run_ended();
     let hooks: Vec<Arc<dyn RunHook>> = HOOKS.lock().unwrap_or_else(PoisonError::into_inner).clone();
     if hooks.is_empty() {
         return;
@@ -178,6 +181,42 @@ fn missing_feature(var: &str, feature: &str) {
     );
 }
 
+/// How long the process lingers at exit for a final scrape (`MONITOR_PROMETHEUS_LINGER`), ms.
+#[cfg(all(feature = "prometheus", unix))]
+static LINGER_MS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+/// Makes the process wait at exit, up to `linger` after its last run ended, until a scrape has
+/// read that run's final figures (see [`prometheus::linger`]). Registered with `atexit` once;
+/// nothing waits when `linger` is zero. Unix only.
+#[cfg(feature = "prometheus")]
+fn linger_at_exit(linger: std::time::Duration) {
+    #[cfg(unix)]
+    {
+        use std::sync::atomic::Ordering::Relaxed;
+        extern "C" fn at_exit() {
+            let ms = LINGER_MS.load(Relaxed);
+            if ms > 0 {
+                // Never unwind into libc's exit.
+                let _ = std::panic::catch_unwind(|| {
+                    prometheus::linger(std::time::Duration::from_millis(ms))
+                });
+            }
+        }
+        static REGISTER: std::sync::Once = std::sync::Once::new();
+        let ms = u64::try_from(linger.as_millis()).unwrap_or(u64::MAX);
+        LINGER_MS.store(ms, Relaxed);
+        if ms > 0 {
+            // SAFETY: `at_exit` is an `extern "C" fn()` that does not unwind; registering it is
+            // all `atexit` does.
+            REGISTER.call_once(|| unsafe {
+                libc::atexit(at_exit);
+            });
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = linger;
+}
+
 /// Starts what an [`env::ExportEnv`] asks for (the report sink that feeds [`run_finished`] is
 /// installed by the environment path only, once). Failures are logged (`warn`), never returned: the
 /// pipeline runs on without that exporter.
@@ -188,7 +227,10 @@ pub fn start(env: &env::ExportEnv) {
     if let Some(addr) = env.prometheus_addr {
         #[cfg(feature = "prometheus")]
         match prometheus::MetricsServer::start(addr) {
-            Ok(server) => kept._server = Some(server),
+            Ok(server) => {
+                kept._server = Some(server);
+                linger_at_exit(env.prometheus_linger);
+            }
             Err(e) => tracing::warn!(
                 target: "monitor",
                 variable = "MONITOR_PROMETHEUS_ADDR",

@@ -11,6 +11,13 @@
 //!
 //! The endpoint is a `tiny_http` server on its own thread; each scrape reads the sites afresh
 //! (nothing is cached, nothing is added to the per-call path).
+//!
+//! **Linger.** A batch run shorter than the scrape interval ends before Prometheus looks: its
+//! final totals are never scraped (push them with the Pushgateway instead). For an endpoint started
+//! from the environment, `MONITOR_PROMETHEUS_LINGER` (e.g. `15s`) keeps the process serving at
+//! exit until one scrape that began after the last run ended has been answered, or until the
+//! linger has passed since that run ended, whichever is first ([`linger`]). A process that ran no
+//! pipeline run, or whose last run was scraped already, exits at once.
 
 use super::buckets::{cumulative, LE_SECONDS};
 use super::catalog::{for_each_scalar, ns_to_seconds, MetricDef, MetricType, CALL_DURATION};
@@ -18,8 +25,9 @@ use super::figures::{collect, Figures};
 use super::ExportError;
 use prometheus::proto;
 use std::net::{SocketAddr, TcpListener};
-use std::sync::Arc;
+use std::sync::{Arc, Condvar, Mutex, PoisonError};
 use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
 
 /// The `Content-Type` of [`render`]'s output.
 pub const CONTENT_TYPE: &str = prometheus::TEXT_FORMAT;
@@ -232,10 +240,63 @@ impl std::fmt::Debug for MetricsServer {
     }
 }
 
+/// Runs ended and scrapes answered, for [`linger`].
+#[derive(Debug, Default)]
+struct Scrapes {
+    /// Pipeline runs finished in this process.
+    runs_ended: u64,
+    /// When the last one finished.
+    last_end: Option<Instant>,
+    /// The `runs_ended` count seen when the latest answered scrape began.
+    answered_after: u64,
+}
+
+static SCRAPES: Mutex<Scrapes> = Mutex::new(Scrapes {
+    runs_ended: 0,
+    last_end: None,
+    answered_after: 0,
+});
+static ANSWERED: Condvar = Condvar::new();
+
+fn scrapes() -> std::sync::MutexGuard<'static, Scrapes> {
+    SCRAPES.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// Notes that a pipeline run finished (its figures are final): a scrape must begin after this
+/// for [`linger`] to stop waiting.
+pub(crate) fn run_ended() {
+    let mut s = scrapes();
+    s.runs_ended += 1;
+    s.last_end = Some(Instant::now());
+}
+
+/// Waits until a scrape that began after the last finished run has been answered, or until
+/// `max` has passed since that run ended; returns at once when no run finished or the last one
+/// was scraped already. Returns whether the final figures were scraped.
+pub fn linger(max: Duration) -> bool {
+    let mut s = scrapes();
+    let Some(deadline) = s.last_end.map(|end| end + max) else {
+        return true;
+    };
+    while s.answered_after < s.runs_ended {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return false;
+        }
+        s = ANSWERED
+            .wait_timeout(s, left)
+            .unwrap_or_else(PoisonError::into_inner)
+            .0;
+    }
+    true
+}
+
 fn serve(server: &tiny_http::Server) {
     for request in server.incoming_requests() {
         let path = request.url().split('?').next().unwrap_or("");
+        let mut runs_seen = None;
         let response = if path == "/metrics" {
+            runs_seen = Some(scrapes().runs_ended);
             let header = tiny_http::Header::from_bytes("Content-Type", CONTENT_TYPE)
                 .map_or_else(|()| Vec::new(), |h| vec![h]);
             let body = render();
@@ -256,7 +317,13 @@ fn serve(server: &tiny_http::Server) {
             )
         };
         // A scraper that hung up is its own problem.
-        let _ = request.respond(response);
+        if request.respond(response).is_ok() {
+            if let Some(seen) = runs_seen {
+                let mut s = scrapes();
+                s.answered_after = s.answered_after.max(seen);
+                ANSWERED.notify_all();
+            }
+        }
     }
 }
 
