@@ -110,6 +110,7 @@ fn set_blocking(file: &File) -> io::Result<()> {
 
 /// Refuses, without blocking, a path that exists and is not a regular file (for stores another
 /// library opens, such as SQLite's). A missing path is fine: it will be created as a file.
+#[cfg(feature = "sqlite")]
 pub(crate) fn refuse_if_not_regular(path: &Path) -> io::Result<()> {
     match base_options().read(true).open(path) {
         Ok(f) => checked(f, Accept::RegularFile).map(drop),

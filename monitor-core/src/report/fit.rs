@@ -24,14 +24,16 @@ pub fn text_width() -> u16 {
         let raw = raw.to_string_lossy();
         match parse_width(&raw) {
             Some(w) => return w,
-            None => tracing::warn!(
-                target: "monitor",
-                variable = REPORT_WIDTH_VAR,
-                value = %raw,
-                "{REPORT_WIDTH_VAR}={raw:?} is not valid: expected a number of columns from {} to {}; ignored",
-                WIDTH_RANGE.0,
-                WIDTH_RANGE.1
-            ),
+            None => crate::stderr_events::surfaced(|| {
+                tracing::warn!(
+                    target: "monitor",
+                    variable = REPORT_WIDTH_VAR,
+                    value = %raw,
+                    "{REPORT_WIDTH_VAR}={raw:?} is not valid: expected a number of columns from {} to {}; ignored",
+                    WIDTH_RANGE.0,
+                    WIDTH_RANGE.1
+                );
+            }),
         }
     }
     terminal_size::terminal_size_of(std::io::stdout())
