@@ -6,23 +6,10 @@
 //! detached run. Ratios to the call outside any run are printed at the end.
 use criterion::{black_box, Criterion};
 use monitor::Pipeline;
-use monitor_perf::monitored_query;
+use monitor_perf::{monitored_query, summary};
 use std::time::Duration;
 
 const GROUP: &str = "run_attach";
-
-fn median_ns(id: &str) -> Option<f64> {
-    let dir = std::env::var_os("CARGO_TARGET_DIR")
-        .map(std::path::PathBuf::from)
-        .unwrap_or_else(|| std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target"));
-    let path = dir
-        .join("criterion")
-        .join(GROUP)
-        .join(id)
-        .join("new/estimates.json");
-    let v: serde_json::Value = serde_json::from_slice(&std::fs::read(path).ok()?).ok()?;
-    v["median"]["point_estimate"].as_f64()
-}
 
 fn main() {
     let mut c = Criterion::default()
@@ -53,14 +40,9 @@ fn main() {
     }
     g.finish();
     c.final_summary();
-    if let Some(base) = median_ns("outside_any_run") {
-        for id in ["in_ambient_run", "in_entered_run"] {
-            if let Some(v) = median_ns(id) {
-                println!(
-                    "RATIO {GROUP}: {id} {v:.1} ns / outside_any_run {base:.1} ns = {:.2}",
-                    v / base
-                );
-            }
-        }
-    }
+    summary::print_table(
+        GROUP,
+        "outside_any_run",
+        &["in_ambient_run", "in_entered_run"],
+    );
 }
