@@ -65,6 +65,11 @@ pub use monitor_core::{
 /// Grafana dashboards and alert rules. See the README's "Exporters" section.
 pub use monitor_core::export;
 
+/// OpenLineage run events: the run, its steps and queries as jobs, and the datasets they read
+/// and write (`input`/`output` at run time; `inputs = ".."`/`outputs = ".."` on the attributes).
+/// Sending them needs the `openlineage` feature; see the README's "OpenLineage".
+pub use monitor_core::lineage;
+
 /// Query plans: capture (`explain(..)`), analysis, redaction.
 pub use monitor_core::{
     explain, explain_site, pg_stat, plan, sql, CapturedPlan, ExplainError, ExplainMode,
@@ -82,6 +87,7 @@ pub use monitor_core::{
 /// | `memory_warn = "512MiB"` | warn when a call's peak RSS passes this (default `MONITOR_MEMORY_WARN`, 1 GiB) |
 /// | `max_peak = "2GiB"`, `max_duration = "10m"` | budgets: warn when passed, panic under `MONITOR_ENFORCE_BUDGETS=1` |
 /// | `slow = "1s"` | warn when a call takes longer |
+/// | `inputs = "file:/data/orders.csv"`, `outputs = "postgres://db:5432/shop.public.orders, file:out.csv"` | the datasets it reads and writes, for OpenLineage: `namespace:name` or `scheme://authority/name`, comma-separated, split at compile time into the call site's static metadata (see [`lineage`]) |
 /// | `crate = path` | where to find the `monitor` crate if you renamed it |
 ///
 /// It works on free functions, methods with any receiver, generic functions, `async fn` (also in
@@ -116,6 +122,7 @@ pub use monitor_macros::monitor_step;
 /// | `rows` | take the row count from the return value |
 /// | `max_duration = "1m"` | a duration budget |
 /// | `explain(conn = conn, sql = sql)` | capture the plan of slow calls, with findings and index suggestions; also `mode = "always"`, `every = N`, `analyze` (see the README's "Queries") |
+/// | `inputs = "file:/data/orders.csv"`, `outputs = "postgres://db:5432/shop.public.orders, file:out.csv"` | the datasets it reads and writes, for OpenLineage: `namespace:name` or `scheme://authority/name`, comma-separated, split at compile time into the call site's static metadata (see [`lineage`]) |
 /// | `crate = path` | where to find the `monitor` crate if you renamed it |
 ///
 /// ```
@@ -134,8 +141,8 @@ pub mod __private {
     pub use ::core::{file, line, module_path};
     pub use monitor_core::probe::{Probe, ProbeAny, ProbeDebug, ProbeDisplay, ProbeLabel};
     pub use monitor_core::{
-        call_once, CallGuard, Callsite, ExplainMode, ExplainSite, ExplainedFuture, Kind, Metadata,
-        MonitoredFuture, RowCount, TimedGuard, Tracked, Untracked,
+        call_once, CallGuard, Callsite, DatasetName, ExplainMode, ExplainSite, ExplainedFuture,
+        Kind, Metadata, MonitoredFuture, RowCount, TimedGuard, Tracked, Untracked,
     };
 }
 

@@ -30,6 +30,24 @@ impl Kind {
     }
 }
 
+/// A dataset named in `#[monitor_step(inputs = "..", outputs = "..")]`: its OpenLineage
+/// namespace and name, split by the macro at compile time (see [`crate::lineage`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct DatasetName {
+    /// Where the dataset lives: `file`, `postgres://db:5432`, `sqlite://shop.sqlite`, ...
+    pub namespace: &'static str,
+    /// The dataset within its namespace: a path, `db.schema.table`, ...
+    pub name: &'static str,
+}
+
+impl DatasetName {
+    /// A dataset name.
+    #[must_use]
+    pub const fn new(namespace: &'static str, name: &'static str) -> Self {
+        DatasetName { namespace, name }
+    }
+}
+
 /// Static description of a call site, written by the macros with `const fn` setters so that new
 /// options never break previously generated code.
 #[derive(Debug, Clone, Copy)]
@@ -58,6 +76,10 @@ pub struct Metadata {
     pub rows: bool,
     /// Whether the site captures plans (`explain(..)`): its slow warning waits for the plan.
     pub explain: bool,
+    /// Datasets the site reads (`inputs = ".."`), for OpenLineage.
+    pub inputs: &'static [DatasetName],
+    /// Datasets the site writes (`outputs = ".."`), for OpenLineage.
+    pub outputs: &'static [DatasetName],
 }
 
 impl Metadata {
@@ -83,6 +105,8 @@ impl Metadata {
             max_duration_ns: 0,
             rows: false,
             explain: false,
+            inputs: &[],
+            outputs: &[],
         }
     }
 
@@ -125,6 +149,20 @@ impl Metadata {
     #[must_use]
     pub const fn explain(mut self, on: bool) -> Self {
         self.explain = on;
+        self
+    }
+
+    /// Sets the datasets the site reads (`inputs = ".."`).
+    #[must_use]
+    pub const fn inputs(mut self, datasets: &'static [DatasetName]) -> Self {
+        self.inputs = datasets;
+        self
+    }
+
+    /// Sets the datasets the site writes (`outputs = ".."`).
+    #[must_use]
+    pub const fn outputs(mut self, datasets: &'static [DatasetName]) -> Self {
+        self.outputs = datasets;
         self
     }
 

@@ -28,6 +28,7 @@ pub mod histogram;
 pub mod history;
 pub mod hwm;
 pub mod inflight;
+pub mod lineage;
 pub mod memory;
 pub mod memory_scope;
 mod panic_text;
@@ -51,7 +52,7 @@ pub mod testing;
 pub mod watchdog;
 
 pub use alloc::TrackingAllocator;
-pub use callsite::{Callsite, Kind, Metadata};
+pub use callsite::{Callsite, DatasetName, Kind, Metadata};
 pub use config::{Config, ConfigBuilder, ConfigError};
 pub use explain::{ExplainError, ExplainOptions, ExplainPlan, ExplainPlanAsync};
 pub use explain_site::{CapturedPlan, ExplainMode, ExplainSite};

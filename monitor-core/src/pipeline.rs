@@ -150,6 +150,8 @@ impl PipelineBuilder {
         // environment asks for (MONITOR_PROMETHEUS_ADDR & co.) if no call has yet.
         crate::config::ensure_init();
         crate::export::set_pipeline_name(&state.name);
+        // OpenLineage: the run's START event (nothing when it is off).
+        crate::lineage::on_run_start(&state);
         Run {
             handle: RunHandle { state },
             ambient,
@@ -158,14 +160,9 @@ impl PipelineBuilder {
     }
 }
 
+/// A UUIDv7: unique, sorted by start time, safe in file names, and the run's OpenLineage id.
 fn new_run_id() -> String {
-    static SEQ: AtomicU64 = AtomicU64::new(0);
-    let seq = SEQ.fetch_add(1, Relaxed) + 1;
-    let now = std::time::SystemTime::now();
-    let stamp = humantime::format_rfc3339_millis(now).to_string();
-    // `2026-11-24T16:05:12.345Z` -> `20261124T160512.345Z`: sortable, and safe in file names.
-    let compact: String = stamp.chars().filter(|c| *c != '-' && *c != ':').collect();
-    format!("{compact}-p{}-{seq}", std::process::id())
+    crate::lineage::new_run_id()
 }
 
 /// A running pipeline. [`Run::finish`] ends it and returns its [`Report`]; dropping the guard

@@ -1,9 +1,11 @@
 //! The attribute's arguments.
 //!
 //! `#[monitor_step]`, `#[monitor_step(name = "load", rows, memory_warn = "512MiB",
-//! max_peak = "2GiB", max_duration = "10m", slow = "1s", crate = path)]`.
+//! max_peak = "2GiB", max_duration = "10m", slow = "1s", inputs = "..", outputs = "..",
+//! crate = path)]`.
 //! `#[monitor_query("name")]`, `#[monitor_query("name", slow = "250ms", memory, rows,
-//! max_duration = "1m", explain(conn = conn, sql = sql, every = 100), crate = path)]`.
+//! max_duration = "1m", explain(conn = conn, sql = sql, every = 100), inputs = "..",
+//! outputs = "..", crate = path)]`.
 //!
 //! Unknown and repeated options are hard errors spanned at the offending token: there is no legacy
 //! grammar to stay compatible with.
@@ -21,6 +23,8 @@ mod kw {
     syn::custom_keyword!(max_duration);
     syn::custom_keyword!(rows);
     syn::custom_keyword!(explain);
+    syn::custom_keyword!(inputs);
+    syn::custom_keyword!(outputs);
 }
 
 /// Which attribute is being parsed.
@@ -54,6 +58,10 @@ pub(crate) struct Args {
     pub(crate) krate: Option<syn::Path>,
     /// `explain(conn = .., sql = ..)`: capture the query's plan (queries only).
     pub(crate) explain: Option<crate::explain::ExplainArgs>,
+    /// `inputs = ".."`: datasets read, as (namespace, name) (see [`crate::datasets`]).
+    pub(crate) inputs: Option<Vec<crate::datasets::Dataset>>,
+    /// `outputs = ".."`: datasets written.
+    pub(crate) outputs: Option<Vec<crate::datasets::Dataset>>,
 }
 
 pub(crate) fn set_once<T>(
@@ -176,6 +184,16 @@ impl Args {
                 input.parse::<kw::explain>()?;
                 let e = crate::explain::ExplainArgs::parse(span, attr, input)?;
                 set_once(&mut args.explain, e, span, attr, "explain")?;
+            } else if lookahead.peek(kw::inputs) {
+                input.parse::<kw::inputs>()?;
+                let lit = eq_lit(input, attr, "inputs")?;
+                let v = crate::datasets::parse_list(&lit, attr, "inputs")?;
+                set_once(&mut args.inputs, v, span, attr, "inputs")?;
+            } else if lookahead.peek(kw::outputs) {
+                input.parse::<kw::outputs>()?;
+                let lit = eq_lit(input, attr, "outputs")?;
+                let v = crate::datasets::parse_list(&lit, attr, "outputs")?;
+                set_once(&mut args.outputs, v, span, attr, "outputs")?;
             } else if lookahead.peek(kw::rows) {
                 input.parse::<kw::rows>()?;
                 set_once(&mut args.rows, span, span, attr, "rows")?;

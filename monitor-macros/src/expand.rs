@@ -138,6 +138,16 @@ fn generate(
     if explain.is_some() {
         setters.extend(quote!(.explain(true)));
     }
+    // Dataset names go into the static metadata, split at compile time: nothing per call.
+    for (setter, list) in [("inputs", &args.inputs), ("outputs", &args.outputs)] {
+        if let Some(list) = list {
+            let setter = syn::Ident::new(setter, Span::call_site());
+            let names = list
+                .iter()
+                .map(|(ns, name)| quote!(#p::DatasetName::new(#ns, #name)));
+            setters.extend(quote!(.#setter(&[#(#names),*])));
+        }
+    }
     let ident_span = sig.ident.span();
     let line = quote_spanned!(ident_span=> #p::line!());
     let callsite = quote! {

@@ -1,15 +1,16 @@
 //! Attribute macros for `monitor`. Use them through the `monitor` crate, which documents them.
 //!
 //! This file is only the entry point: arguments are parsed in `args.rs`, the function in
-//! `item.rs`, code is generated in `expand.rs` (with the async shapes in `async_like.rs`), and
-//! errors are emitted alongside the untouched function by `fallback.rs`. The `ErrorLabel` derive
-//! is in `error_label.rs`.
+//! `item.rs`, code is generated in `expand.rs` (with the async shapes in `async_like.rs`, dataset
+//! names in `datasets.rs`), and errors are emitted alongside the untouched function by
+//! `fallback.rs`. The `ErrorLabel` derive is in `error_label.rs`.
 #![deny(missing_docs)]
 
 use proc_macro::TokenStream;
 
 mod args;
 mod async_like;
+mod datasets;
 mod error_label;
 mod expand;
 mod explain;

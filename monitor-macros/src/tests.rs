@@ -169,3 +169,20 @@ fn error_label_derive() {
         }
     })));
 }
+
+#[test]
+fn step_with_datasets() {
+    insta::assert_snapshot!(expand(
+        Kind::Step,
+        quote!(
+            rows,
+            inputs = "file:/data/orders.csv",
+            outputs = "postgres://db:5432/shop.public.orders, file:orders_clean.csv"
+        ),
+        quote! {
+            fn load(path: &str) -> Vec<Order> {
+                read(path)
+            }
+        },
+    ));
+}

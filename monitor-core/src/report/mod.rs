@@ -29,7 +29,9 @@ pub struct Report {
     pub schema: String,
     /// The pipeline's name, as given to [`Pipeline::start`](crate::Pipeline::start).
     pub pipeline: String,
-    /// Unique per run: start time, process id and a per-process sequence number.
+    /// Unique per run: a UUIDv7 (time-ordered), unless the program chose its own with
+    /// [`PipelineBuilder::run_id`](crate::PipelineBuilder::run_id); the run's OpenLineage `runId`
+    /// (see [`crate::lineage::run_uuid`]).
     pub run_id: String,
     /// Start time, RFC 3339 in UTC with milliseconds (`2026-11-24T16:05:12.345Z`).
     pub started_at: String,
