@@ -180,7 +180,10 @@ fn day(rng: &mut Rng) -> String {
     )
 }
 
-#[monitor_step(rows)]
+// The datasets each step reads and writes, for OpenLineage (`MONITOR_OPENLINEAGE_URL`): the CSV
+// files by their names in the work directory (a temporary one by default, so its path would
+// change every run), the SQLite tables by database and table.
+#[monitor_step(rows, outputs = "file:customers.csv")]
 fn generate_customers(path: &Path, n: u64) -> Res<u64> {
     let mut rng = Rng(42);
     let mut w = std::io::BufWriter::with_capacity(1 << 20, std::fs::File::create(path)?);
@@ -208,7 +211,7 @@ fn generate_customers(path: &Path, n: u64) -> Res<u64> {
     Ok(n)
 }
 
-#[monitor_step(rows)]
+#[monitor_step(rows, outputs = "file:orders.csv")]
 fn generate_orders(path: &Path, n: u64, customers: u64) -> Res<u64> {
     let mut rng = Rng(7);
     let mut w = std::io::BufWriter::with_capacity(1 << 20, std::fs::File::create(path)?);
@@ -276,7 +279,7 @@ fn to_eur(amount: f64, currency: &str) -> f64 {
 /// Drops cancelled orders and converts every amount to EUR, one chunk at a time. `slower`
 /// makes it half as slow again on purpose (`--slower`, and the last of `--runs N`), so that the
 /// history's verdict has a regression to show.
-#[monitor_step]
+#[monitor_step(inputs = "file:orders.csv", outputs = "file:orders_clean.csv")]
 fn clean_orders(input: &Path, output: &Path, chunk: usize, slower: bool) -> Res<u64> {
     let started = Instant::now();
     let summary = CsvChunks::open(input)
@@ -386,7 +389,11 @@ fn insert_orders(conn: &mut Connection, rows: &[Order]) -> rusqlite::Result<usiz
     Ok(rows.len())
 }
 
-#[monitor_step(rows)]
+#[monitor_step(
+    rows,
+    inputs = "file:customers.csv",
+    outputs = "sqlite://shop.sqlite/dim_customers"
+)]
 fn load_customers(conn: &mut Connection, path: &Path, chunk: usize) -> Res<u64> {
     let summary = CsvChunks::open(path)
         .name("load_customers")
@@ -396,7 +403,11 @@ fn load_customers(conn: &mut Connection, path: &Path, chunk: usize) -> Res<u64> 
     Ok(summary.rows_out)
 }
 
-#[monitor_step(rows)]
+#[monitor_step(
+    rows,
+    inputs = "file:orders_clean.csv",
+    outputs = "sqlite://shop.sqlite/fact_orders"
+)]
 fn load_orders(conn: &mut Connection, path: &Path, chunk: usize) -> Res<u64> {
     let summary = CsvChunks::open(path)
         .name("load_orders")
@@ -517,7 +528,7 @@ fn revenue_by_country(conn: &Connection) -> rusqlite::Result<Vec<(String, i64, f
 /// 100 kept and the rest dropped before returning. RSS at the end is close to RSS at the start,
 /// so end minus start (what the seed printed as "peak memory") says almost nothing; the true
 /// peak in between is what this step costs.
-#[monitor_step(rows)]
+#[monitor_step(rows, inputs = "file:orders_clean.csv")]
 fn rank_customers_in_memory(path: &Path) -> Res<Vec<(u64, f64)>> {
     let mut orders: Vec<Order> = Vec::new();
     for o in csv::Reader::from_path(path)?.deserialize() {
@@ -534,7 +545,7 @@ fn rank_customers_in_memory(path: &Path) -> Res<Vec<(u64, f64)>> {
     Ok(ranked)
 }
 
-#[monitor_step(rows)]
+#[monitor_step(rows, outputs = "file:top_customers.csv")]
 fn export_top_customers(path: &Path, rows: &[CustomerRevenue]) -> Res<usize> {
     let mut w = csv::Writer::from_path(path)?;
     for r in rows.iter().take(1_000) {
