@@ -73,7 +73,8 @@ pub use monitor_core::lineage;
 /// Query plans: capture (`explain(..)`), analysis, redaction.
 pub use monitor_core::{
     explain, explain_site, pg_stat, plan, sql, CapturedPlan, ExplainError, ExplainMode,
-    ExplainOptions, ExplainPlan, ExplainPlanAsync, Finding, FindingKind, Plan, PlanSource,
+    ExplainOptions, ExplainPlan, ExplainPlanAsync, ExplainPlanAsyncMut, Finding, FindingKind, Plan,
+    PlanSource,
 };
 
 /// Marks a pipeline step: times every call, tracks its memory and rows, counts errors and panics.

@@ -94,6 +94,12 @@ fn values_and_literals_stay_out_of_logs_and_reports() {
         "{snap}"
     );
     assert_clean("the snapshot", &snap);
+    // The statement's trailing `-- comment` does not swallow the rest of the EXPLAIN script.
+    assert_eq!(
+        monitor::snapshot().site("pg_lookup").unwrap().plans.len(),
+        1,
+        "{snap}"
+    );
 
     // The real server's error is labelled with its client's error type, not its text (named
     // where it is defined: `postgres::Error` re-exports `tokio_postgres`'s).

@@ -13,6 +13,7 @@
 //! | `slow query` | warn | a query passed its slow threshold; with `explain(..)` also `sql`, `plan`, `findings` |
 //! | `slow query still running` | warn | the watchdog saw a query running past its threshold (once per call) |
 //! | `query plan captured` | debug | an `explain(..)` site captured a plan outside a slow call |
+//! | `query plan capture skipped` | debug | a capture was not attempted (`reason`: no free pool connection in time, placeholders the server cannot explain) |
 //! | `query plan capture failed` | warn | the database refused the `EXPLAIN` (the call's result is unchanged) |
 //!
 //! Every `warn` and `error` event here is emitted through [`surfaced`]: with no `tracing`
@@ -211,6 +212,18 @@ pub(crate) fn plan_capture_failed(meta: &Metadata, error: &crate::explain::Expla
             "query plan capture failed"
         );
     });
+}
+
+/// Emits the one `debug` event of a capture that was skipped (see `ExplainError::skipped`).
+#[cold]
+pub(crate) fn plan_capture_skipped(meta: &Metadata, reason: &crate::explain::ExplainError) {
+    tracing::debug!(
+        target: "monitor",
+        name = meta.name,
+        kind = meta.kind.as_str(),
+        reason = %reason,
+        "query plan capture skipped"
+    );
 }
 
 /// Emits the watchdog's report of a query still running past its threshold.

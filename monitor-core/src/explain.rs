@@ -9,6 +9,14 @@
 //! | `sqlite` | `rusqlite::Connection`, `rusqlite::Transaction` (sync and async) | `EXPLAIN QUERY PLAN` |
 //! | `postgres` | `postgres::Client` | `EXPLAIN (FORMAT JSON)` |
 //! | `tokio-postgres` | `tokio_postgres::Client` | `EXPLAIN (FORMAT JSON)` |
+//! | `sqlx-postgres` | `sqlx` `PgPool`, `PoolConnection<Postgres>`, `PgConnection`, `Transaction<Postgres>` | `EXPLAIN (FORMAT JSON)` |
+//! | `sqlx-sqlite` | `sqlx` `SqlitePool`, `PoolConnection<Sqlite>`, `SqliteConnection`, `Transaction<Sqlite>` | `EXPLAIN QUERY PLAN` |
+//! | `sqlx-mysql` | `sqlx` `MySqlPool`, `PoolConnection<MySql>`, `MySqlConnection`, `Transaction<MySql>` | `EXPLAIN FORMAT=JSON` (MySQL, MariaDB) |
+//!
+//! The `sqlx` implementations live in `crate::query` (one file per database). A pool lends a
+//! connection for the capture only if one is free within [`POOL_WAIT`]; otherwise the capture is
+//! skipped ([`ExplainError::is_skipped`]) with one `debug` event, and the pipeline never waits
+//! longer than that.
 //!
 //! Explaining never changes what the user's call returned, and never leaves state behind on the
 //! connection: PostgreSQL statements with `$n` parameters are explained as a *generic* plan
@@ -26,6 +34,11 @@ use crate::sql;
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
+use std::time::Duration;
+
+/// The longest a capture waits for a pool (`&Pool<DB>` as `conn`) to lend it a connection; past
+/// it the capture is skipped, so a pool the pipeline holds is never waited on for longer.
+pub const POOL_WAIT: Duration = Duration::from_millis(50);
 
 /// How to explain.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -36,16 +49,47 @@ pub struct ExplainOptions {
 
 /// Why a plan could not be captured. The text has its literals redacted.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ExplainError(String);
+pub struct ExplainError(String, bool);
 
 impl ExplainError {
     /// An error with this message (literals in it are replaced by `?`).
     #[must_use]
     pub fn new(message: impl fmt::Display) -> Self {
-        ExplainError(sql::truncate(
-            &sql::redact_literals(&message.to_string()),
-            sql::MAX_SQL_CHARS,
-        ))
+        ExplainError(
+            sql::truncate(
+                &sql::redact_literals(&message.to_string()),
+                sql::MAX_SQL_CHARS,
+            ),
+            false,
+        )
+    }
+
+    /// A capture that was not attempted, for this reason (no free connection in the pool within
+    /// [`POOL_WAIT`], a statement the server cannot explain with placeholders): logged at `debug`
+    /// as `query plan capture skipped`, not counted as a failure.
+    #[must_use]
+    pub fn skipped(reason: impl fmt::Display) -> Self {
+        ExplainError(ExplainError::new(reason).0, true)
+    }
+
+    /// A skipped capture whose reason `monitor` wrote itself from its own figures (no server
+    /// text, no SQL), so its numbers are kept.
+    #[cfg_attr(
+        not(any(
+            feature = "sqlx-postgres",
+            feature = "sqlx-sqlite",
+            feature = "sqlx-mysql"
+        )),
+        allow(dead_code)
+    )]
+    pub(crate) fn skipped_by_monitor(reason: String) -> Self {
+        ExplainError(reason, true)
+    }
+
+    /// Whether the capture was skipped rather than refused (see [`ExplainError::skipped`]).
+    #[must_use]
+    pub fn is_skipped(&self) -> bool {
+        self.1
     }
 }
 
@@ -84,7 +128,7 @@ impl<T: ExplainPlan + ?Sized> ExplainPlan for &mut T {
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot capture query plans for `explain(conn = ..)` in an `async fn`",
     label = "this connection type has no `monitor::ExplainPlanAsync` implementation",
-    note = "implemented for `tokio_postgres::Client` (feature `tokio-postgres`) and `rusqlite::Connection` (feature `sqlite`)"
+    note = "implemented for `tokio_postgres::Client` (feature `tokio-postgres`), `rusqlite::Connection` (feature `sqlite`) and sqlx 0.8's `PgPool`, `SqlitePool`, `MySqlPool` (features `sqlx-postgres`, `sqlx-sqlite`, `sqlx-mysql`); sqlx connections and transactions are taken as `&mut`"
 )]
 pub trait ExplainPlanAsync {
     /// Explains `sql` on this connection.
@@ -92,12 +136,47 @@ pub trait ExplainPlanAsync {
         -> ExplainFuture<'a>;
 }
 
+/// A connection that explains through `&mut self` from an `async fn`: what `explain(conn = c)`
+/// needs when `c` is a `&mut` reference there (`sqlx` connections, pool connections and
+/// transactions, which run statements only through `&mut`). Every [`ExplainPlanAsync`] type is
+/// one too.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot capture query plans for `explain(conn = ..)` in an `async fn`",
+    label = "this connection type has no `monitor::ExplainPlanAsyncMut` implementation",
+    note = "implemented for sqlx 0.8's `PgConnection`, `SqliteConnection`, `MySqlConnection`, `PoolConnection<DB>` and `Transaction<DB>` (features `sqlx-postgres`, `sqlx-sqlite`, `sqlx-mysql`), and every `ExplainPlanAsync` type (`tokio_postgres::Client`, `rusqlite::Connection`)"
+)]
+pub trait ExplainPlanAsyncMut {
+    /// Explains `sql` on this connection.
+    fn explain_plan_async_mut<'a>(
+        &'a mut self,
+        sql: &'a str,
+        options: ExplainOptions,
+    ) -> ExplainFuture<'a>;
+}
+
+impl<T: ExplainPlanAsync + ?Sized> ExplainPlanAsyncMut for T {
+    fn explain_plan_async_mut<'a>(
+        &'a mut self,
+        sql: &'a str,
+        options: ExplainOptions,
+    ) -> ExplainFuture<'a> {
+        self.explain_plan_async(sql, options)
+    }
+}
+
 /// The statement without trailing semicolons, or an error if it holds several statements.
 #[cfg_attr(
-    not(any(feature = "sqlite", feature = "postgres", feature = "tokio-postgres")),
+    not(any(
+        feature = "sqlite",
+        feature = "postgres",
+        feature = "tokio-postgres",
+        feature = "sqlx-postgres",
+        feature = "sqlx-sqlite",
+        feature = "sqlx-mysql"
+    )),
     allow(dead_code)
 )]
-fn single_statement(sql: &str) -> Result<&str, ExplainError> {
+pub(crate) fn single_statement(sql: &str) -> Result<&str, ExplainError> {
     let trimmed = sql
         .trim()
         .trim_end_matches(|c: char| c == ';' || c.is_whitespace());
@@ -197,18 +276,24 @@ mod sqlite {
     }
 }
 
-#[cfg(any(feature = "postgres", feature = "tokio-postgres"))]
-mod pg {
-    //! What the sync and async PostgreSQL clients share: the script, reading its answer, and the
-    //! table lookup. Each client only sends them.
+#[cfg(any(
+    feature = "postgres",
+    feature = "tokio-postgres",
+    feature = "sqlx-postgres"
+))]
+pub(crate) mod pg {
+    //! What the PostgreSQL clients share: the script, reading its answer, and the table lookup.
+    //! Each client only sends them (`sqlx` too, from `crate::query::sqlx_postgres`).
     use super::*;
     use std::sync::atomic::{AtomicU64, Ordering};
+    #[cfg(any(feature = "postgres", feature = "tokio-postgres"))]
     use tokio_postgres::SimpleQueryMessage;
 
     static NEXT_NAME: AtomicU64 = AtomicU64::new(0);
 
     /// The server's message (its `Display` says only "db error"); never the `DETAIL`, which can
     /// quote row values.
+    #[cfg(any(feature = "postgres", feature = "tokio-postgres"))]
     pub(super) fn error(e: &tokio_postgres::Error) -> ExplainError {
         match e.as_db_error() {
             Some(db) => ExplainError::new(format_args!("{}: {}", db.severity(), db.message())),
@@ -217,12 +302,12 @@ mod pg {
     }
 
     /// The statements sent as one simple-protocol message, and the cleanup to send on failure.
-    pub(super) struct Script {
-        pub(super) text: String,
-        pub(super) cleanup: Option<String>,
+    pub(crate) struct Script {
+        pub(crate) text: String,
+        pub(crate) cleanup: Option<String>,
     }
 
-    pub(super) fn script(sql_text: &str, options: ExplainOptions) -> Result<Script, ExplainError> {
+    pub(crate) fn script(sql_text: &str, options: ExplainOptions) -> Result<Script, ExplainError> {
         let stmt = single_statement(sql_text)?;
         let params = sql::dollar_param_count(stmt);
         if params == 0 {
@@ -244,9 +329,11 @@ mod pg {
         );
         let nulls = vec!["NULL"; params].join(", ");
         Ok(Script {
+            // The line break ends a trailing `-- comment` of the statement, which would otherwise
+            // swallow the rest of the script.
             text: format!(
                 "SET TRANSACTION READ ONLY; SET LOCAL plan_cache_mode = force_generic_plan; \
-                 PREPARE {name} AS {stmt}; EXPLAIN (FORMAT JSON) EXECUTE {name}({nulls}); \
+                 PREPARE {name} AS {stmt}\n; EXPLAIN (FORMAT JSON) EXECUTE {name}({nulls}); \
                  DEALLOCATE {name}"
             ),
             // A failed message rolls back its implicit transaction but not PREPARE.
@@ -255,6 +342,7 @@ mod pg {
     }
 
     /// The JSON document in the `QUERY PLAN` row.
+    #[cfg(any(feature = "postgres", feature = "tokio-postgres"))]
     pub(super) fn plan_json(
         messages: &[SimpleQueryMessage],
     ) -> Result<serde_json::Value, ExplainError> {
@@ -274,7 +362,7 @@ mod pg {
     }
 
     /// Relation names the plan reads.
-    pub(super) fn relations(json: &serde_json::Value) -> Vec<String> {
+    pub(crate) fn relations(json: &serde_json::Value) -> Vec<String> {
         fn walk(v: &serde_json::Value, out: &mut Vec<String>) {
             match v {
                 serde_json::Value::Object(o) => {
@@ -295,13 +383,14 @@ mod pg {
     }
 
     /// Columns and row estimates of the relations, with one parameterized catalog query.
-    pub(super) const TABLE_INFO_SQL: &str = "SELECT c.relname::text, c.reltuples::float8, \
+    pub(crate) const TABLE_INFO_SQL: &str = "SELECT c.relname::text, c.reltuples::float8, \
          coalesce(string_agg(a.attname::text, ',' ORDER BY a.attnum), '') \
          FROM pg_catalog.pg_class c \
          LEFT JOIN pg_catalog.pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped \
          WHERE c.relname = ANY($1) AND c.relkind IN ('r', 'p', 'm') AND pg_catalog.pg_table_is_visible(c.oid) \
          GROUP BY c.relname, c.reltuples";
 
+    #[cfg(any(feature = "postgres", feature = "tokio-postgres"))]
     pub(super) fn table_infos(rows: &[tokio_postgres::Row]) -> TableInfos {
         let mut infos = TableInfos::new();
         for r in rows {
@@ -401,6 +490,27 @@ mod tests {
         assert!(single_statement("select 1; delete from t").is_err());
         assert_eq!(single_statement(" select ';' ;; ").unwrap(), "select ';'");
         assert!(single_statement(" ; ").is_err());
+    }
+
+    #[cfg(any(
+        feature = "postgres",
+        feature = "tokio-postgres",
+        feature = "sqlx-postgres"
+    ))]
+    #[test]
+    fn a_trailing_line_comment_does_not_swallow_the_script() {
+        let s = pg::script(
+            "select * from t where a = $1 -- note",
+            ExplainOptions::default(),
+        )
+        .unwrap();
+        let after = s.text.split("-- note").nth(1).unwrap();
+        assert!(after.starts_with('\n'), "{}", s.text);
+        assert!(
+            after.contains("EXPLAIN (FORMAT JSON) EXECUTE"),
+            "{}",
+            s.text
+        );
     }
 
     #[test]

@@ -13,7 +13,7 @@
 //! taking a slot.
 
 use crate::callsite::Callsite;
-use crate::explain::{ExplainOptions, ExplainPlan, ExplainPlanAsync};
+use crate::explain::{ExplainOptions, ExplainPlan, ExplainPlanAsync, ExplainPlanAsyncMut};
 use crate::guard::CallSummary;
 use crate::plan::Plan;
 use serde::{Deserialize, Serialize};
@@ -216,6 +216,29 @@ impl ExplainSite {
         self.finish(&mut summary, result);
     }
 
+    /// After an `async` call whose connection is a `&mut` reference: as
+    /// [`ExplainSite::capture_async`], through [`ExplainPlanAsyncMut`] (sqlx connections and
+    /// transactions).
+    pub async fn capture_async_mut<C, S>(
+        &'static self,
+        summary: Option<CallSummary>,
+        conn: &mut C,
+        sql: &S,
+    ) where
+        C: ExplainPlanAsyncMut + ?Sized,
+        S: AsRef<str> + ?Sized,
+    {
+        let Some(mut summary) = summary else {
+            return;
+        };
+        let sql = sql.as_ref();
+        if !self.wants(&summary, sql) {
+            return;
+        }
+        let result = conn.explain_plan_async_mut(sql, self.options()).await;
+        self.finish(&mut summary, result);
+    }
+
     #[cold]
     fn finish(
         &'static self,
@@ -225,6 +248,10 @@ impl ExplainSite {
         let meta = self.callsite.metadata();
         let plan = match result {
             Ok(plan) => Some(plan),
+            Err(e) if e.is_skipped() => {
+                crate::events::plan_capture_skipped(meta, &e);
+                None
+            }
             Err(e) => {
                 self.failures.fetch_add(1, Ordering::Relaxed);
                 crate::events::plan_capture_failed(meta, &e);

@@ -37,6 +37,7 @@ pub mod pg_stat;
 pub mod pipeline;
 pub mod plan;
 pub mod probe;
+mod query;
 pub mod report;
 pub mod rows;
 pub mod rss;
@@ -54,7 +55,9 @@ pub mod watchdog;
 pub use alloc::TrackingAllocator;
 pub use callsite::{Callsite, DatasetName, Kind, Metadata};
 pub use config::{Config, ConfigBuilder, ConfigError};
-pub use explain::{ExplainError, ExplainOptions, ExplainPlan, ExplainPlanAsync};
+pub use explain::{
+    ExplainError, ExplainOptions, ExplainPlan, ExplainPlanAsync, ExplainPlanAsyncMut,
+};
 pub use explain_site::{CapturedPlan, ExplainMode, ExplainSite};
 pub use future::{ExplainedFuture, MonitoredFuture};
 pub use guard::{

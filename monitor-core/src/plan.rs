@@ -1,9 +1,11 @@
 //! Query plans: what `EXPLAIN` said, redacted, rendered, and read for the usual problems.
 //!
-//! A [`Plan`] is built from SQLite's `EXPLAIN QUERY PLAN` rows ([`Plan::from_sqlite`]) or
-//! PostgreSQL's `EXPLAIN (FORMAT JSON)` document ([`Plan::from_postgres_json`]). Both constructors
-//! are public so an [`ExplainPlan`](crate::explain::ExplainPlan) implementation for another
-//! connection type reuses the same analysis.
+//! A [`Plan`] is built from SQLite's `EXPLAIN QUERY PLAN` rows ([`Plan::from_sqlite`]),
+//! PostgreSQL's `EXPLAIN (FORMAT JSON)` document ([`Plan::from_postgres_json`]) or MySQL's and
+//! MariaDB's `EXPLAIN FORMAT=JSON` document ([`Plan::from_mysql_json`], in
+//! `crate::query::mysql_plan`). The constructors are public so an
+//! [`ExplainPlan`](crate::explain::ExplainPlan) implementation for another connection type reuses
+//! the same analysis.
 //!
 //! The analysis flags ([`FindingKind`]):
 //! - a full scan of a table: SQLite `SCAN t` without an index; PostgreSQL `Seq Scan` on a table of
@@ -38,6 +40,10 @@ pub enum PlanSource {
     Sqlite,
     /// PostgreSQL `EXPLAIN (FORMAT JSON)`.
     Postgres,
+    /// MySQL `EXPLAIN FORMAT=JSON` (see `crate::query::mysql_plan`).
+    Mysql,
+    /// MariaDB `EXPLAIN FORMAT=JSON` or `ANALYZE FORMAT=JSON` (see `crate::query::mysql_plan`).
+    Mariadb,
 }
 
 /// What a finding is about.
@@ -126,14 +132,14 @@ pub struct TableInfo {
 pub type TableInfos = BTreeMap<String, TableInfo>;
 
 /// The statement's tables and column uses, for resolving names in plan nodes.
-struct Statement {
+pub(crate) struct Statement {
     tables: Vec<TableRef>,
     uses: Vec<ColumnUse>,
     ctes: Vec<String>,
 }
 
 impl Statement {
-    fn parse(raw_sql: &str) -> Statement {
+    pub(crate) fn parse(raw_sql: &str) -> Statement {
         Statement {
             tables: sql::tables(raw_sql),
             uses: sql::column_uses(raw_sql),
@@ -142,7 +148,7 @@ impl Statement {
     }
 
     /// The table a plan node names (by alias or by name), or `None` for CTEs and subqueries.
-    fn resolve(&self, name: &str, infos: &TableInfos) -> Option<String> {
+    pub(crate) fn resolve(&self, name: &str, infos: &TableInfos) -> Option<String> {
         if name.starts_with('(') || self.ctes.iter().any(|c| c.eq_ignore_ascii_case(name)) {
             return None;
         }
@@ -200,7 +206,7 @@ impl Statement {
     }
 
     /// Index columns for `table` from the statement, in the order an index wants them.
-    fn index_columns(
+    pub(crate) fn index_columns(
         &self,
         table: &str,
         seen_as: &str,
@@ -222,7 +228,7 @@ impl Statement {
     }
 }
 
-fn push_col(cols: &mut Vec<String>, col: &str, info: Option<&TableInfo>) {
+pub(crate) fn push_col(cols: &mut Vec<String>, col: &str, info: Option<&TableInfo>) {
     if let Some(info) = info {
         if !info.columns.is_empty() && !info.columns.iter().any(|c| c.eq_ignore_ascii_case(col)) {
             return;
@@ -286,7 +292,7 @@ fn quote_ident(s: &str) -> String {
     }
 }
 
-fn finding(
+pub(crate) fn finding(
     kind: FindingKind,
     table: Option<String>,
     message: String,
@@ -304,10 +310,11 @@ fn finding(
     }
 }
 
-const WHERE_ROLES: &[ColumnRole] = &[ColumnRole::Equality, ColumnRole::Join, ColumnRole::Range];
+pub(crate) const WHERE_ROLES: &[ColumnRole] =
+    &[ColumnRole::Equality, ColumnRole::Join, ColumnRole::Range];
 /// A table's own filters: equality columns, then one range column.
-const FILTER_ROLES: &[ColumnRole] = &[ColumnRole::Equality, ColumnRole::Range];
-const JOIN_ROLES: &[ColumnRole] = &[ColumnRole::Join, ColumnRole::Equality];
+pub(crate) const FILTER_ROLES: &[ColumnRole] = &[ColumnRole::Equality, ColumnRole::Range];
+pub(crate) const JOIN_ROLES: &[ColumnRole] = &[ColumnRole::Join, ColumnRole::Equality];
 const SORT_ROLES: &[ColumnRole] = &[ColumnRole::Equality, ColumnRole::Order];
 
 impl Plan {
@@ -449,7 +456,10 @@ impl Plan {
 }
 
 /// The sort columns, when they all belong to one table.
-fn single_table_sort(stmt: &Statement, infos: &TableInfos) -> (Option<String>, Vec<String>) {
+pub(crate) fn single_table_sort(
+    stmt: &Statement,
+    infos: &TableInfos,
+) -> (Option<String>, Vec<String>) {
     let order: Vec<&ColumnUse> = stmt
         .uses
         .iter()

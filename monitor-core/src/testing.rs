@@ -8,8 +8,9 @@
 //! assert_eq!(events[0].str("name"), Some("q"));
 //! ```
 //!
-//! [`capture`] sees events of the current thread only. For code that logs from other threads use
-//! [`GlobalCapture::install`], which installs one process-wide capturing subscriber.
+//! [`capture`] sees events of the current thread only, [`capture_async`] those emitted while its
+//! future is polled. For code that logs from other threads use [`GlobalCapture::install`], which
+//! installs one process-wide capturing subscriber.
 //!
 //! Tests that finish pipeline runs call [`without_history`] first, so their runs are neither
 //! written into the project's history nor compared with it.
@@ -201,6 +202,21 @@ pub fn capture<R>(f: impl FnOnce() -> R) -> (R, Vec<CapturedEvent>) {
         f()
     });
     (r, sub.take())
+}
+
+/// [`capture`] for a future: a capturing subscriber is the default while the future is polled
+/// (wherever it is polled); returns its output and the events it emitted during its polls.
+pub async fn capture_async<F: std::future::Future>(fut: F) -> (F::Output, Vec<CapturedEvent>) {
+    use tracing::instrument::WithSubscriber;
+    let sub = CapturingSubscriber::new();
+    let out = async move {
+        // As in `capture`: interests cached before this subscriber existed are recomputed.
+        tracing::callsite::rebuild_interest_cache();
+        fut.await
+    }
+    .with_subscriber(sub.clone())
+    .await;
+    (out, sub.take())
 }
 
 /// A process-wide capturing subscriber, for code that logs from several threads.

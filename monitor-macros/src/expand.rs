@@ -42,7 +42,6 @@ fn expand(kind: Kind, attr: TokenStream, item: TokenStream, off: bool) -> syn::R
             kind.attr_name(),
             &func.sig,
             is_never(&func.sig.output),
-            func.sig.asyncness.is_none() && async_like::find(&func.block).is_some(),
         )?),
         None => None,
     };
@@ -303,6 +302,42 @@ fn explained_body(x: ExplainedParts<'_>) -> TokenStream {
             let (__monitor_ret, #summary) = #p::ExplainedFuture::new(#wrapped).await;
             #capture
             __monitor_ret
+        }
+    } else if let Some(shape) = async_like::find(block) {
+        // `#[async_trait]` or `Box::pin(async move { .. })`: the capture runs in an outer future,
+        // after the inner one (the real work) has completed.
+        let (inner, boxed) = match shape {
+            AsyncShape::BoxPin(a) => (a, true),
+            AsyncShape::Block(a) => (a, false),
+        };
+        let wrapped = monitored_future(
+            p,
+            mode,
+            &inner.to_token_stream(),
+            probe_imports,
+            &rows_value,
+        );
+        let capture = explain.capture_async(&summary);
+        let mut stmts = block.stmts.clone();
+        stmts.pop();
+        let fut = quote! {
+            async move {
+                #prelude
+                let (__monitor_ret, #summary) = #p::ExplainedFuture::new(#wrapped).await;
+                #capture
+                __monitor_ret
+            }
+        };
+        let tail = if boxed {
+            quote!(::std::boxed::Box::pin(#fut))
+        } else {
+            fut
+        };
+        quote! {
+            #callsite
+            #site_static
+            #(#stmts)*
+            #tail
         }
     } else {
         let ann = let_annotation(&sig.output);

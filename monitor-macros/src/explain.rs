@@ -1,13 +1,21 @@
-//! `explain(conn = <arg>, sql = <arg>, [mode = "slow" | "always"], [every = N], [analyze])`:
-//! the option of `#[monitor_query]` that captures the query's plan after the call.
+//! `explain(conn = <arg>, sql = <arg or path>, [mode = "slow" | "always"], [every = N],
+//! [analyze])`: the option of `#[monitor_query]` that captures the query's plan after the call.
 //!
 //! The named arguments are used again *after* the body has run, so they must still be usable
-//! then: `conn` must be a reference (`&Connection`, `&mut Client`) and `sql` a shared reference
-//! (`&str`, `&String`). Anything else is a compile error naming the option and the argument.
+//! then: `conn` must be a reference (`&Connection`, `&mut Client`, `&PgPool`,
+//! `&mut Transaction<Postgres>`) and `sql` a shared reference (`&str`, `&String`). Anything else
+//! is a compile error naming the option and the argument. `sql` may instead name a `const` or
+//! `static` in scope (`sql = SQL`, `sql = queries::ORDERS`), passed as `&*SQL`.
 //!
 //! A `&mut` connection is moved into a hidden binding and the argument's name is re-bound to a
 //! reborrow of it, so the body (which `move`s what it captures) only consumes the reborrow and the
-//! connection is usable again once the body has returned.
+//! connection is usable again once the body has returned. In async code a `&mut` connection is
+//! explained through `ExplainPlanAsyncMut` (sqlx connections need `&mut` to run anything), a
+//! shared one through `ExplainPlanAsync`.
+//!
+//! Besides `async fn` and plain `fn`, the future-returning shapes of `crate::async_like` (an
+//! `#[async_trait]` method, `Box::pin(async move { .. })`) are explained: the capture runs in an
+//! outer `async move` block after the inner future has completed.
 
 use proc_macro2::{Span, TokenStream};
 use quote::{format_ident, quote, quote_spanned};
@@ -36,7 +44,7 @@ pub(crate) struct ExplainArgs {
     /// The `explain` keyword, for errors about the option as a whole.
     span: Span,
     conn: Ident,
-    sql: Ident,
+    sql: syn::Path,
     mode: Mode,
     analyze: bool,
 }
@@ -54,7 +62,7 @@ impl ExplainArgs {
         let content;
         syn::parenthesized!(content in input);
         let mut conn: Option<Ident> = None;
-        let mut sql: Option<Ident> = None;
+        let mut sql: Option<syn::Path> = None;
         let mut mode: Option<(Mode, Span)> = None;
         let mut analyze = false;
         let dup = |what: &str, at: Span| {
@@ -74,8 +82,8 @@ impl ExplainArgs {
                 }
             } else if la.peek(kw::sql) {
                 content.parse::<kw::sql>()?;
-                let id = arg_ident(&content, attr, "sql")?;
-                if sql.replace(id).is_some() {
+                let path = sql_path(&content, attr)?;
+                if sql.replace(path).is_some() {
                     return Err(dup("sql", at));
                 }
             } else if la.peek(kw::mode) {
@@ -171,12 +179,30 @@ fn arg_ident(input: ParseStream<'_>, attr: &str, what: &str) -> syn::Result<Iden
     })
 }
 
+/// `sql = <argument, const or static>`: a path, one identifier for an argument.
+fn sql_path(input: ParseStream<'_>, attr: &str) -> syn::Result<syn::Path> {
+    input.parse::<Token![=]>().map_err(|e| {
+        syn::Error::new(
+            e.span(),
+            format!("`#[{attr}]`: expected `explain(sql = <argument, const or static>)`"),
+        )
+    })?;
+    input.parse::<syn::Path>().map_err(|e| {
+        syn::Error::new(
+            e.span(),
+            format!("`#[{attr}]`: `explain(sql = ..)` takes the name of one of the function's arguments, or of a `const` or `static` holding the SQL"),
+        )
+    })
+}
+
 /// What the expansion needs, after checking the named arguments against the signature.
 pub(crate) struct Explain<'a> {
     args: &'a ExplainArgs,
     /// The user's own binding of the connection (its ident and `mut`, if any).
     conn_binding: (Ident, Option<Token![mut]>),
     conn_is_mut: bool,
+    /// `sql` names a `const` or `static`, not an argument.
+    sql_is_item: bool,
 }
 
 /// Finds `name` among the arguments: its binding and type.
@@ -204,18 +230,11 @@ pub(crate) fn check<'a>(
     attr: &str,
     sig: &syn::Signature,
     never_returns: bool,
-    async_like: bool,
 ) -> syn::Result<Explain<'a>> {
     if never_returns {
         return Err(syn::Error::new(
             args.span,
             format!("`#[{attr}]`: `explain(..)` cannot be used on a function that never returns"),
-        ));
-    }
-    if async_like {
-        return Err(syn::Error::new(
-            args.span,
-            format!("`#[{attr}]`: `explain(..)` needs an `async fn` or a plain `fn`; with `#[async_trait]`, put `#[{attr}]` above `#[async_trait]`"),
         ));
     }
     let not_an_arg = |id: &Ident, what: &str| {
@@ -241,24 +260,30 @@ pub(crate) fn check<'a>(
             ))
         }
     };
-    let (_, sql_ty) = find_arg(sig, &args.sql).ok_or_else(|| not_an_arg(&args.sql, "sql"))?;
-    match sql_ty {
-        Type::Reference(r) if r.mutability.is_none() => {}
-        other => {
-            return Err(syn::Error::new(
-                args.sql.span(),
-                format!(
-                    "`#[{attr}]`: `explain(sql = {id})`: `{id}` must be a shared reference such as `&str`, because the SQL is read again after the body has run; it has type `{ty}`",
-                    id = args.sql,
-                    ty = type_text(other)
-                ),
-            ))
+    // An argument of that name, else a `const` or `static` the compiler resolves.
+    let sql_arg = args
+        .sql
+        .get_ident()
+        .and_then(|id| find_arg(sig, id).map(|(_, ty)| (id, ty)));
+    if let Some((id, sql_ty)) = sql_arg {
+        match sql_ty {
+            Type::Reference(r) if r.mutability.is_none() => {}
+            other => {
+                return Err(syn::Error::new(
+                    id.span(),
+                    format!(
+                        "`#[{attr}]`: `explain(sql = {id})`: `{id}` must be a shared reference such as `&str`, because the SQL is read again after the body has run; it has type `{ty}`",
+                        ty = type_text(other)
+                    ),
+                ))
+            }
         }
     }
     Ok(Explain {
         args,
         conn_binding: (conn_pat.ident.clone(), conn_pat.mutability),
         conn_is_mut,
+        sql_is_item: sql_arg.is_none(),
     })
 }
 
@@ -306,14 +331,14 @@ impl Explain<'_> {
         }
     }
 
-    /// The connection expression for an async capture (`&C` with `C: ExplainPlanAsync`).
-    fn async_conn(&self) -> TokenStream {
-        let hidden = Self::hidden_conn();
-        let conn = &self.args.conn;
-        if self.conn_is_mut {
-            quote!(&*#hidden)
+    /// The SQL expression: the argument itself (a shared reference), or `&*PATH` for a `const`
+    /// or `static`.
+    fn sql(&self) -> TokenStream {
+        let sql = &self.args.sql;
+        if self.sql_is_item {
+            quote!(&*#sql)
         } else {
-            quote!(#conn)
+            quote!(#sql)
         }
     }
 
@@ -321,20 +346,29 @@ impl Explain<'_> {
     /// type without `ExplainPlan` is reported at the attribute.
     pub(crate) fn capture_sync(&self, summary: &TokenStream) -> TokenStream {
         let conn = self.sync_conn();
-        let sql = &self.args.sql;
+        let sql = self.sql();
         let span = self.args.conn.span();
         quote_spanned! {span=>
             __MONITOR_EXPLAIN.capture(#summary, #conn, #sql);
         }
     }
 
-    /// `__MONITOR_EXPLAIN.capture_async(summary, conn, sql).await;`
+    /// `__MONITOR_EXPLAIN.capture_async(summary, conn, sql).await;` for a shared connection
+    /// (`C: ExplainPlanAsync`), `capture_async_mut(summary, &mut *conn, sql)` for a `&mut` one
+    /// (`C: ExplainPlanAsyncMut`).
     pub(crate) fn capture_async(&self, summary: &TokenStream) -> TokenStream {
-        let conn = self.async_conn();
-        let sql = &self.args.sql;
+        let sql = self.sql();
         let span = self.args.conn.span();
-        quote_spanned! {span=>
-            __MONITOR_EXPLAIN.capture_async(#summary, #conn, #sql).await;
+        if self.conn_is_mut {
+            let hidden = Self::hidden_conn();
+            quote_spanned! {span=>
+                __MONITOR_EXPLAIN.capture_async_mut(#summary, &mut *#hidden, #sql).await;
+            }
+        } else {
+            let conn = &self.args.conn;
+            quote_spanned! {span=>
+                __MONITOR_EXPLAIN.capture_async(#summary, #conn, #sql).await;
+            }
         }
     }
 }

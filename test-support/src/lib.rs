@@ -6,6 +6,7 @@ pub mod prometheus;
 
 use std::net::TcpListener;
 
+pub mod mariadb;
 pub mod postgres;
 
 /// A TCP port on 127.0.0.1 that was free a moment ago.
