@@ -109,6 +109,23 @@ fn without_the_url_it_stays_off() {
 }
 
 #[test]
+fn monitor_disable_sends_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("lineage.jsonl");
+    child(
+        "child_disabled_run",
+        &[
+            (
+                "MONITOR_OPENLINEAGE_URL",
+                &format!("file:{}", file.display()),
+            ),
+            ("MONITOR_DISABLE", "1"),
+        ],
+    );
+    assert!(!file.exists(), "events were written under MONITOR_DISABLE");
+}
+
+#[test]
 fn a_bad_value_is_one_warning_naming_the_variable() {
     let stderr = child(
         "child_bad_url",
@@ -138,6 +155,15 @@ fn child_one_run() {
         .filter(|e| e.level <= tracing::Level::WARN)
         .collect();
     assert!(warnings.is_empty(), "{warnings:?}");
+}
+
+#[test]
+#[ignore = "run by the tests above in a child process"]
+fn child_disabled_run() {
+    let run = Pipeline::start("env_etl");
+    monitor::lineage::output("file", "/env/runtime.csv");
+    env_step(7);
+    run.finish();
 }
 
 #[test]
