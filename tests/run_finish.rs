@@ -39,7 +39,14 @@ fn finish_returns_the_report_with_id_start_status_and_duration() {
     let report = run.finish();
     assert_eq!(report.pipeline, "nightly_etl");
     assert_eq!(report.run_id, id);
-    assert!(id.contains(&format!("-p{}-", std::process::id())), "{id}");
+    // A UUIDv7 (the run's OpenLineage id), whose first 48 bits are the start in Unix ms.
+    assert_eq!((id.len(), &id[14..15]), (36, "7"), "{id}");
+    let id_ms = u64::from_str_radix(&id.replace('-', "")[..12], 16).unwrap();
+    assert!(
+        id_ms <= report.started_at_unix_ms && report.started_at_unix_ms - id_ms < 1_000,
+        "{id} vs {}",
+        report.started_at_unix_ms
+    );
     assert_eq!(report.status, RunStatus::Ok);
     assert_eq!(report.failure, None);
     assert!(report.started_at_unix_ms >= before && report.started_at_unix_ms < before + 5_000);
