@@ -455,3 +455,46 @@ fn the_validator_refuses_broken_events() {
         assert!(findings.contains(needle), "{what}: {findings}");
     }
 }
+
+mod first {
+    #[monitor::monitor_step(name = "ol_same")]
+    pub fn same() {}
+}
+
+mod second {
+    #[monitor::monitor_step(name = "ol_same")]
+    pub fn same() {}
+}
+
+/// Two sites with one name get job names that tell them apart (by module); the others keep
+/// `{pipeline}.{name}`.
+#[test]
+#[serial]
+fn sites_sharing_a_name_get_distinct_jobs() {
+    monitor::testing::without_history();
+    let receiver = Receiver::start(200);
+    OpenLineage::new(&receiver.base).unwrap().install();
+    let run = Pipeline::start("ol_dup");
+    first::same();
+    second::same();
+    ol_load(2);
+    run.finish();
+    lineage::uninstall();
+    let events = receiver.events();
+    validate(&events);
+    let mut jobs: Vec<&str> = events
+        .iter()
+        .map(|e| e["job"]["name"].as_str().unwrap())
+        .collect();
+    jobs.sort_unstable();
+    assert_eq!(
+        jobs,
+        [
+            "ol_dup",
+            "ol_dup",
+            "ol_dup.ol_load",
+            "ol_dup.openlineage_events::first::ol_same",
+            "ol_dup.openlineage_events::second::ol_same",
+        ]
+    );
+}

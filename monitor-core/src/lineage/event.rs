@@ -16,6 +16,7 @@ use crate::callsite::{Callsite, DatasetName};
 use crate::report::{ErrorOutcome, Report, RunStatus, SiteReport};
 use crate::Kind;
 use serde_json::{json, Map, Value};
+use std::collections::HashMap;
 
 /// `producer` and every facet's `_producer`.
 pub(crate) const PRODUCER: &str = concat!(
@@ -169,34 +170,43 @@ fn output(namespace: &str, name: &str, rows: Option<u64>) -> Value {
     d
 }
 
-/// The call site a report entry came from (same kind, name, module and line).
-fn callsite_of(site: &SiteReport) -> Option<&'static Callsite> {
-    let mut found = None;
+/// The call sites of a report's entries (same kind, name, module and line), found in one walk of
+/// the registry.
+fn callsites_of(sites: &[&SiteReport]) -> Vec<Option<&'static Callsite>> {
+    let mut by_key: HashMap<(Kind, &str, &str, u32), &'static Callsite> = HashMap::new();
     crate::callsite::for_each_site(|c| {
         let m = c.metadata();
-        if found.is_none()
-            && m.kind == site.site.kind
-            && m.name == site.site.name
-            && m.module_path == site.site.module
-            && m.line == site.site.line
-        {
-            found = Some(c);
-        }
+        by_key
+            .entry((m.kind, m.name, m.module_path, m.line))
+            .or_insert(c);
     });
-    found
+    sites
+        .iter()
+        .map(|s| {
+            let v = &s.site;
+            by_key
+                .get(&(v.kind, v.name.as_str(), v.module.as_str(), v.line))
+                .copied()
+        })
+        .collect()
 }
 
 /// Child job names: `{pipeline}.{name}`, or `{pipeline}.{module}::{name}` for a name two sites
 /// of the run share (and `.{kind}` if even that is shared).
 fn job_names(pipeline: &str, sites: &[&SiteReport]) -> Vec<String> {
-    let count = |f: &dyn Fn(&SiteReport) -> bool| sites.iter().filter(|s| f(s)).count();
+    let mut by_name: HashMap<&str, usize> = HashMap::new();
+    let mut by_module: HashMap<(&str, &str), usize> = HashMap::new();
+    for s in sites {
+        *by_name.entry(&s.site.name).or_default() += 1;
+        *by_module.entry((&s.site.module, &s.site.name)).or_default() += 1;
+    }
     sites
         .iter()
         .map(|s| {
             let n = &s.site;
-            if count(&|o| o.site.name == n.name) == 1 {
+            if by_name[n.name.as_str()] == 1 {
                 format!("{pipeline}.{}", n.name)
-            } else if count(&|o| o.site.name == n.name && o.site.module == n.module) == 1 {
+            } else if by_module[&(n.module.as_str(), n.name.as_str())] == 1 {
                 format!("{pipeline}.{}::{}", n.module, n.name)
             } else {
                 format!("{pipeline}.{}::{}.{}", n.module, n.name, n.kind.as_str())
@@ -352,8 +362,8 @@ pub(crate) fn end(
             },
         }),
     );
-    for (s, name) in sites.iter().zip(&names) {
-        let callsite = callsite_of(s);
+    let callsites = callsites_of(&sites);
+    for ((s, name), callsite) in sites.iter().zip(&names).zip(callsites) {
         let mut facets = Map::new();
         facets.insert("parent".into(), parent.clone());
         let site_failed = s.site.errors + s.site.panics > 0;

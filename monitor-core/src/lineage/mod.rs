@@ -19,7 +19,8 @@
 //! ([`add_report_sink`](crate::add_report_sink), as history stores and exporters do): one
 //! `COMPLETE` or `FAIL` event for the run and one per step and query it called. It reads the
 //! report, the call sites' metadata, the plan-capturing sites' SQL and the run table; nothing in
-//! the core names it except that one line in `Pipeline::start`.
+//! the core names it except `pipeline.rs`, for that call and for new run ids ([`run_uuid`]'s
+//! UUIDv7).
 
 mod datasets;
 #[cfg(feature = "openlineage")]
