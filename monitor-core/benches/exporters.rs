@@ -16,6 +16,7 @@ use criterion::{criterion_group, criterion_main, Criterion};
 use monitor_core::export::collect;
 use monitor_core::export::dogstatsd::DogStatsD;
 use monitor_core::export::prometheus::{render, render_figures, MetricsServer};
+use monitor_core::stats::{CallRecord, MemoryFigures};
 use monitor_core::{CallGuard, Callsite, Kind, Metadata, Outcome};
 use std::hint::black_box;
 use std::net::UdpSocket;
@@ -41,15 +42,56 @@ fn call(site: &'static Callsite) {
     guard.finish(Outcome::Ok, None);
 }
 
+/// Calls of a realistic spread: 200 durations per site, log-uniform from 10 µs to 60 s
+/// (deterministic), so each site fills dozens of histogram buckets as a real pipeline's do.
+fn spread_calls(site: &'static Callsite, seed: u64) {
+    call(site); // registers the site
+    let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+    for _ in 0..200 {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        #[allow(clippy::cast_precision_loss)]
+        let u = (x >> 11) as f64 / (1u64 << 53) as f64;
+        // 10 µs .. 60 s: exp of a uniform between their logs.
+        #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+        let ns = (1e4_f64.ln() + u * (6e10_f64.ln() - 1e4_f64.ln())).exp() as u64;
+        site.stats().record(&CallRecord {
+            start_ticks: 0,
+            duration_ns: ns,
+            busy_ns: None,
+            outcome: Outcome::Ok,
+            rows: Some(ns % 1000),
+            rows_in: None,
+            memory: MemoryFigures::default(),
+            slow: false,
+        });
+    }
+}
+
 fn render_1000_sites(c: &mut Criterion) {
+    let mut filled = 0;
     for i in 0..1000 {
         let kind = if i % 4 == 0 { Kind::Query } else { Kind::Step };
         let site = leaked_site(format!("bench_site_{i:04}"), kind);
-        // A spread of durations so many histogram buckets are filled.
-        for _ in 0..(1 + i % 7) {
-            call(site);
-        }
+        spread_calls(site, i + 1);
+        filled += site
+            .stats()
+            .load()
+            .histogram
+            .iter()
+            .filter(|(_, n)| *n > 0)
+            .count();
     }
+    println!(
+        "histogram buckets filled per site: {} on average",
+        filled / 1000
+    );
+    assert!(
+        filled / 1000 >= 100,
+        "a realistic spread: {} buckets a site",
+        filled / 1000
+    );
     let text = render();
     assert!(text.contains("bench_site_0999"), "all sites exported");
     let mut g = c.benchmark_group("render");
