@@ -122,7 +122,7 @@ pub use monitor_macros::monitor_step;
 /// | `memory_warn = "512MiB"`, `max_peak = "2GiB"` | as for steps; they need `memory` (a compile error says so otherwise) |
 /// | `rows` | take the row count from the return value |
 /// | `max_duration = "1m"` | a duration budget |
-/// | `explain(conn = conn, sql = sql)` | capture the plan of slow calls, with findings and index suggestions; also `mode = "always"`, `every = N`, `analyze` (see the README's "Queries") |
+/// | `explain(conn = conn, sql = sql)` | capture the plan of slow calls, with findings and index suggestions; `conn` a connection, pool or transaction argument (rusqlite, postgres, tokio-postgres, sqlx), `sql` an argument or a `const`/`static`; also `mode = "always"`, `every = N`, `analyze` (see the README's "Queries") |
 /// | `inputs = "file:/data/orders.csv"`, `outputs = "postgres://db:5432/shop.public.orders, file:out.csv"` | the datasets it reads and writes, for OpenLineage: `namespace:name` or `scheme://authority/name`, comma-separated, split at compile time into the call site's static metadata (see [`lineage`]) |
 /// | `crate = path` | where to find the `monitor` crate if you renamed it |
 ///

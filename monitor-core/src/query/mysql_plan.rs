@@ -397,14 +397,18 @@ impl Walk<'_> {
             ("index", Some(k)) => format!("Full index scan of {seen_as} using {k} (index)"),
             ("range" | "hash_range", Some(k)) => format!("Range of {seen_as} using {k} ({access})"),
             (_, Some(k)) => {
-                let parts = strings(t, "used_key_parts").join(", ");
-                let refs = strings(t, "ref").join(", ");
+                let parts = strings(t, "used_key_parts");
+                let refs = strings(t, "ref");
                 let mut s = format!("Lookup on {seen_as} using {k} ({access}");
-                if !parts.is_empty() {
-                    let _ = write!(s, ": {parts}");
-                    if !refs.is_empty() {
-                        let _ = write!(s, " = {refs}");
-                    }
+                if parts.len() == refs.len() && !parts.is_empty() {
+                    let pairs: Vec<String> = parts
+                        .iter()
+                        .zip(&refs)
+                        .map(|(p, r)| format!("{p} = {r}"))
+                        .collect();
+                    let _ = write!(s, ": {}", pairs.join(", "));
+                } else if !parts.is_empty() {
+                    let _ = write!(s, ": {}", parts.join(", "));
                 }
                 s.push(')');
                 s
