@@ -9,8 +9,10 @@
 //! closed, failing to connect) skips the capture with a reason: `ExplainError::skipped`, logged
 //! once at `debug`.
 //!
-//! The timer is tokio's, which sqlx's own `Pool::acquire` already needs, so a pool that could run
-//! the call can always time the capture.
+//! The timer is tokio's, which sqlx's own `Pool::acquire` already needs under tokio, so a pool
+//! that could run the call can time the capture. Outside a tokio runtime (sqlx on async-std, whose
+//! feature unifies with this crate's tokio one) there is no timer to wait with: only an idle
+//! connection is taken, never a wait, and never tokio's "no reactor running" panic.
 
 use crate::explain::{ExplainError, POOL_WAIT};
 use sqlx::pool::PoolConnection;
@@ -22,6 +24,13 @@ pub(crate) async fn lend<DB: Database>(
 ) -> Result<PoolConnection<DB>, ExplainError> {
     if let Some(conn) = pool.try_acquire() {
         return Ok(conn);
+    }
+    if tokio::runtime::Handle::try_current().is_err() {
+        return Err(ExplainError::skipped_by_monitor(format!(
+            "no idle connection in the pool (size {}), and no tokio runtime to wait for one with; \
+             plan not captured",
+            pool.size()
+        )));
     }
     match tokio::time::timeout(POOL_WAIT, pool.acquire()).await {
         Ok(Ok(conn)) => Ok(conn),
