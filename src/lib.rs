@@ -53,6 +53,11 @@ pub use monitor_core::testing;
 #[cfg(feature = "chunked")]
 pub use monitor_core::chunked;
 
+/// Arrow record batches: `rows` counts them by `num_rows()`; [`arrow::batch_bytes`] is their
+/// Arrow memory size. Feature `arrow`.
+#[cfg(feature = "arrow")]
+pub use monitor_core::arrow;
+
 /// Pipeline runs and their reports: [`Pipeline::start`], [`Run::finish`], [`Report`].
 ///
 /// How calls attach to runs is described in [`monitor_core::run`].
@@ -141,6 +146,7 @@ pub mod __private {
     pub use ::core::option::Option;
     pub use ::core::{file, line, module_path};
     pub use monitor_core::probe::{Probe, ProbeAny, ProbeDebug, ProbeDisplay, ProbeLabel};
+    pub use monitor_core::rows::{RowProbe, RowsOfBatches, RowsOfOther};
     pub use monitor_core::{
         call_once, CallGuard, Callsite, DatasetName, ExplainMode, ExplainSite, ExplainedFuture,
         Kind, Metadata, MonitoredFuture, RowCount, TimedGuard, Tracked, Untracked,

@@ -21,18 +21,23 @@
 //! on the timeline, with rows in and out) and one entry of the report's `chunks` list, named
 //! after the job ([`CsvChunks::name`]). Progress goes to an `indicatif` bar when stderr is a
 //! terminal, and to `tracing` info lines (target `monitor`) otherwise.
+//!
+//! With the `parquet` feature, `ParquetChunks` runs the same pass over a Parquet file, batch by
+//! batch (step `parquet_chunk`). Both passes keep their figures through one shared mechanism
+//! (`pass`: the chunk's step call, memory scope, run entry and progress), so they cannot drift.
 
 use crate::callsite::{Callsite, Kind, Metadata};
-use crate::guard::{complete, CallEnd, CallStart};
-use crate::memory::MemoryScope;
-use crate::rows::RowTally;
-use crate::run::ChunkEntry;
-use crate::stats::{ErrorText, Outcome};
+use pass::{ChunkDone, Pass, Progressed, Unit};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use std::fmt;
-use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
+
+#[cfg(feature = "parquet")]
+mod parquet;
+mod pass;
+#[cfg(feature = "parquet")]
+pub use parquet::{BatchChunk, ParquetChunks, ParquetError, OUTPUT_ROW_GROUP_ROWS};
 
 static CHUNK_SITE: Callsite = Callsite::new(Metadata::new(
     "csv_chunk",
@@ -93,6 +98,10 @@ pub struct ChunkSummary {
     pub skipped: u64,
     /// Lines of the first 100 skipped records.
     pub skipped_lines: Vec<u64>,
+    /// Arrow memory size of the batches read, bytes (Parquet passes; `None` for CSV).
+    pub bytes_in: Option<u64>,
+    /// Arrow memory size of the batches the transform returned, bytes (Parquet passes).
+    pub bytes_out: Option<u64>,
     /// Highest RSS while a chunk was processed, bytes.
     pub rss_peak: Option<u64>,
     /// RSS when the pass started, bytes.
@@ -191,134 +200,6 @@ enum Failure<E> {
 
 /// How many skipped lines the summary lists.
 const SKIPPED_LINES_KEPT: usize = 100;
-
-/// The step call of one chunk; completes as a panic if the transform unwinds.
-struct ChunkCall {
-    start: Option<CallStart>,
-}
-
-impl ChunkCall {
-    fn finish(mut self, outcome: Outcome<'_>, rows_in: u64, rows_out: Option<u64>) {
-        if let Some(start) = self.start.take() {
-            complete(
-                &CHUNK_SITE,
-                start,
-                CallEnd {
-                    end_ticks: crate::clock::now_ticks(),
-                    busy_ns: None,
-                    outcome,
-                    rows_from_value: None,
-                    tally: RowTally::new(rows_out, Some(rows_in)),
-                },
-            );
-        }
-    }
-}
-
-impl Drop for ChunkCall {
-    fn drop(&mut self) {
-        if let Some(start) = self.start.take() {
-            if std::thread::panicking() {
-                complete(
-                    &CHUNK_SITE,
-                    start,
-                    CallEnd {
-                        end_ticks: crate::clock::now_ticks(),
-                        busy_ns: None,
-                        outcome: Outcome::Panicked,
-                        rows_from_value: None,
-                        tally: RowTally::default(),
-                    },
-                );
-            }
-            // Otherwise: an empty final chunk, which is not a call.
-        }
-    }
-}
-
-struct Reporter {
-    bar: Option<indicatif::ProgressBar>,
-    log: bool,
-    name: String,
-}
-
-impl Reporter {
-    fn new(mode: Progress, total_bytes: Option<u64>, name: &str) -> Self {
-        let bar_wanted = match mode {
-            Progress::Bar => true,
-            Progress::Auto => std::io::stderr().is_terminal(),
-            Progress::Log | Progress::Off => false,
-        };
-        let bar = bar_wanted.then(|| {
-            let bar = indicatif::ProgressBar::new(total_bytes.unwrap_or(0));
-            if let Ok(style) = indicatif::ProgressStyle::with_template(
-                "{prefix} [{bar:32}] {bytes}/{total_bytes} · {msg} · {elapsed_precise} (eta {eta})",
-            ) {
-                bar.set_style(style.progress_chars("=> "));
-            }
-            bar.set_prefix(name.to_owned());
-            bar
-        });
-        Reporter {
-            log: mode == Progress::Log || (mode == Progress::Auto && bar.is_none()),
-            bar,
-            name: name.to_owned(),
-        }
-    }
-
-    fn chunk_done(
-        &self,
-        s: &ChunkSummary,
-        chunk: u64,
-        rows_in: u64,
-        ms: f64,
-        bytes: u64,
-        total: Option<u64>,
-    ) {
-        if let Some(bar) = &self.bar {
-            bar.set_position(bytes);
-            bar.set_message(format!(
-                "{} rows, {} chunks",
-                crate::report::units::count(s.rows_in),
-                s.chunks
-            ));
-        }
-        #[allow(clippy::cast_precision_loss)]
-        let pct = total
-            .filter(|t| *t > 0)
-            .map(|t| bytes as f64 * 100.0 / t as f64);
-        if self.log {
-            tracing::info!(
-                target: "monitor",
-                job = %self.name,
-                chunk,
-                rows_in,
-                rows_total = s.rows_in,
-                skipped_total = s.skipped,
-                duration_ms = ms,
-                progress_pct = pct,
-                "chunk processed"
-            );
-        } else {
-            tracing::debug!(
-                target: "monitor",
-                job = %self.name,
-                chunk,
-                rows_in,
-                rows_total = s.rows_in,
-                duration_ms = ms,
-                "chunk processed"
-            );
-        }
-    }
-
-    fn done(&self) {
-        if let Some(bar) = &self.bar {
-            bar.finish_and_clear();
-        }
-    }
-}
-
 impl CsvChunks {
     /// A pass over the CSV file at `input` (with a header line), in chunks of 10 000 records.
     pub fn open(input: impl AsRef<Path>) -> Self {
@@ -453,7 +334,6 @@ impl CsvChunks {
         E: fmt::Display,
         F: FnMut(Chunk<In>) -> Result<u64, Failure<E>>,
     {
-        let started = std::time::Instant::now();
         let path = self.input.clone();
         let file = std::fs::File::open(&path).map_err(|source| DriveError::Open {
             path: path.clone(),
@@ -468,21 +348,18 @@ impl CsvChunks {
             Ok(h) => h.clone(),
             Err(source) => return Err(DriveError::Read { path, source }),
         };
-        let reporter = Reporter::new(self.progress, total_bytes, &self.name);
-        let run = crate::run::current();
-        let mut summary = ChunkSummary {
-            rss_start: crate::rss::current_rss(),
-            ..ChunkSummary::default()
-        };
+        let mut pass = Pass::new(
+            &CHUNK_SITE,
+            self.progress,
+            total_bytes,
+            Unit::Bytes,
+            &self.name,
+        );
         let mut record = csv::StringRecord::new();
         let mut index = 0u64;
         let mut eof = false;
         while !eof {
-            let start_ticks = crate::clock::now_ticks();
-            let memory = MemoryScope::enter(None);
-            let call = ChunkCall {
-                start: CallStart::begin(&CHUNK_SITE),
-            };
+            let chunk = pass.open();
             let mut rows: Vec<In> = Vec::with_capacity(self.chunk_size);
             let mut first_line = None;
             let mut skipped = 0u64;
@@ -505,12 +382,7 @@ impl CsvChunks {
                         }
                     }
                     Err(e) if e.is_io_error() => {
-                        call.finish(
-                            Outcome::Err(ErrorText::display(&e)),
-                            rows.len() as u64,
-                            None,
-                        );
-                        reporter.done();
+                        pass.fail(chunk, &e, rows.len() as u64);
                         return Err(DriveError::Read { path, source: e });
                     }
                     Err(e) => {
@@ -522,18 +394,13 @@ impl CsvChunks {
                 let (line, rec, err) = malformed;
                 if self.skip_malformed {
                     skipped += 1;
-                    if summary.skipped_lines.len() < SKIPPED_LINES_KEPT {
-                        summary.skipped_lines.push(line);
+                    if pass.summary.skipped_lines.len() < SKIPPED_LINES_KEPT {
+                        pass.summary.skipped_lines.push(line);
                     }
                     tracing::debug!(target: "monitor", job = %self.name, line, error = %err, "malformed record skipped");
                     continue;
                 }
-                call.finish(
-                    Outcome::Err(ErrorText::display(&err)),
-                    rows.len() as u64,
-                    None,
-                );
-                reporter.done();
+                pass.fail(chunk, &err, rows.len() as u64);
                 return Err(DriveError::Malformed {
                     path,
                     line,
@@ -548,26 +415,17 @@ impl CsvChunks {
             }
             let rows_in = rows.len() as u64;
             let first_line = first_line.unwrap_or(0);
-            let result = f(Chunk {
+            let rows_out = match f(Chunk {
                 index,
                 first_line,
                 rows,
-            });
-            let rows_out = match result {
-                Ok(n) => {
-                    call.finish(Outcome::Ok, rows_in, Some(n));
-                    n
-                }
+            }) {
+                Ok(n) => n,
                 Err(failure) => {
                     match &failure {
-                        Failure::User(e) => {
-                            call.finish(Outcome::Err(ErrorText::display(e)), rows_in, None)
-                        }
-                        Failure::Write(e) => {
-                            call.finish(Outcome::Err(ErrorText::display(e)), rows_in, None)
-                        }
+                        Failure::User(e) => pass.fail(chunk, e, rows_in),
+                        Failure::Write(e) => pass.fail(chunk, e, rows_in),
                     }
-                    reporter.done();
                     return Err(match failure {
                         Failure::User(source) => DriveError::Transform {
                             chunk: index,
@@ -578,45 +436,24 @@ impl CsvChunks {
                     });
                 }
             };
-            let figures = memory.exit();
-            let end_ticks = crate::clock::now_ticks();
-            let duration_ns = crate::clock::nanos_between(start_ticks, end_ticks);
-            summary.chunks += 1;
-            summary.rows_in += rows_in;
-            summary.rows_out += rows_out;
-            summary.skipped += skipped;
-            summary.rss_peak = summary.rss_peak.max(figures.rss_peak);
-            if let Some(run) = &run {
-                run.record_chunk(ChunkEntry {
-                    name: self.name.clone(),
+            pass.close(
+                chunk,
+                ChunkDone {
                     index,
                     first_line,
                     rows_in,
                     rows_out,
                     skipped,
-                    start_ns: run.offset_ns(start_ticks),
-                    duration_ns,
-                    rss_peak: figures.rss_peak,
-                });
-                if let Some(rss) = figures.rss_end {
-                    run.record_memory(end_ticks, rss, None);
-                }
-            }
-            #[allow(clippy::cast_precision_loss)]
-            let ms = duration_ns as f64 / 1e6;
-            reporter.chunk_done(
-                &summary,
-                index,
-                rows_in,
-                ms,
-                reader.position().byte(),
-                total_bytes,
+                    ..ChunkDone::default()
+                },
+                Progressed {
+                    done: reader.position().byte(),
+                    total: total_bytes,
+                },
             );
             index += 1;
         }
-        reporter.done();
-        summary.duration = started.elapsed();
-        Ok(summary)
+        Ok(pass.finish())
     }
 }
 

@@ -11,6 +11,8 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 pub mod alloc;
+#[cfg(feature = "arrow")]
+pub mod arrow;
 mod budget;
 pub mod callsite;
 #[cfg(feature = "chunked")]

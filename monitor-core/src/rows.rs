@@ -83,6 +83,73 @@ impl<T: RowCount> RowCount for Option<T> {
     }
 }
 
+/// Values made of Arrow record batches (a `Vec` or slice of `RecordBatch`, and `Result`,
+/// `Option`, `Box` and references of those): their rows are the batches' `num_rows()` summed,
+/// where [`RowCount`]'s impl for `Vec<T>` would count the batches. Implemented with the `arrow`
+/// feature (see `crate::arrow`).
+pub trait BatchRowCount {
+    /// The number of rows in the batches, or `None` when the value carries none.
+    fn batch_row_count(&self) -> Option<u64>;
+}
+
+impl<T: BatchRowCount + ?Sized> BatchRowCount for &T {
+    fn batch_row_count(&self) -> Option<u64> {
+        (**self).batch_row_count()
+    }
+}
+
+impl<T: BatchRowCount + ?Sized> BatchRowCount for Box<T> {
+    fn batch_row_count(&self) -> Option<u64> {
+        (**self).batch_row_count()
+    }
+}
+
+impl<T: BatchRowCount, E> BatchRowCount for Result<T, E> {
+    fn batch_row_count(&self) -> Option<u64> {
+        self.as_ref().ok().and_then(BatchRowCount::batch_row_count)
+    }
+}
+
+impl<T: BatchRowCount> BatchRowCount for Option<T> {
+    fn batch_row_count(&self) -> Option<u64> {
+        self.as_ref().and_then(BatchRowCount::batch_row_count)
+    }
+}
+
+/// What `#[monitor_step(rows)]` generates: `(&&RowProbe(&value)).__monitor_batch_rows()` is
+/// `Some(rows)` for [`BatchRowCount`] values ([`RowsOfBatches`], picked first by auto-reference)
+/// and `None` for anything else ([`RowsOfOther`]), which then goes through [`RowCount`] (whose
+/// "not implemented" error is the one a type without rows gets). Not public API.
+#[doc(hidden)]
+#[derive(Debug)]
+pub struct RowProbe<'a, T: ?Sized>(pub &'a T);
+
+#[doc(hidden)]
+pub trait RowsOfBatches {
+    /// `Some(rows)`: the value is made of record batches.
+    fn __monitor_batch_rows(&self) -> Option<Option<u64>>;
+}
+
+#[doc(hidden)]
+pub trait RowsOfOther {
+    /// `None`: the value is not made of record batches.
+    fn __monitor_batch_rows(&self) -> Option<Option<u64>>;
+}
+
+impl<T: BatchRowCount + ?Sized> RowsOfBatches for &RowProbe<'_, T> {
+    #[inline]
+    fn __monitor_batch_rows(&self) -> Option<Option<u64>> {
+        Some(self.0.batch_row_count())
+    }
+}
+
+impl<T: ?Sized> RowsOfOther for RowProbe<'_, T> {
+    #[inline]
+    fn __monitor_batch_rows(&self) -> Option<Option<u64>> {
+        None
+    }
+}
+
 /// Rows recorded on this thread for the innermost running call.
 ///
 /// Two words with `u64::MAX` meaning "nothing recorded", so saving and restoring a tally on every
@@ -172,6 +239,7 @@ pub fn record_rows_in(n: u64) {
 }
 
 #[cfg(test)]
+#[allow(clippy::needless_borrow)] // the borrows select the impl: that is the point
 mod tests {
     use super::*;
 
@@ -183,5 +251,7 @@ mod tests {
         assert_eq!(Err::<usize, _>(()).row_count(), None);
         assert_eq!(None::<u64>.row_count(), None);
         assert_eq!(Some(Box::new(vec![0; 4])).row_count(), Some(4));
+        // Not batches: the probe defers to `RowCount`.
+        assert_eq!((&&RowProbe(&vec![1, 2])).__monitor_batch_rows(), None);
     }
 }

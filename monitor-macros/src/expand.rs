@@ -159,7 +159,15 @@ fn generate(
         // Spanned at `rows`, path included, so a type without `RowCount` is reported there.
         Some(span) => {
             let p = respan(p.clone(), *span);
-            quote_spanned!(*span=> #p::RowCount::row_count(#value))
+            // Record batches (`Vec<RecordBatch>`, ...) count their rows, not their batches: the
+            // probe picks that by auto-reference, and anything else goes through `RowCount`.
+            quote_spanned!(*span=> {
+                #[allow(unused_imports)]
+                use #p::{RowsOfBatches as _, RowsOfOther as _};
+                (&&#p::RowProbe(#value))
+                    .__monitor_batch_rows()
+                    .unwrap_or_else(|| #p::RowCount::row_count(#value))
+            })
         }
         None => quote!(#p::Option::None),
     };
