@@ -263,9 +263,9 @@ fn child_reset_hwm() {
     std::hint::black_box(&v);
     drop(v);
     let high = monitor::rss::current_rss().unwrap() + 150 * MIB;
-    assert!(monitor_core::hwm::vm_hwm().unwrap() >= high);
+    assert!(monitor_core::__internals::hwm::vm_hwm().unwrap() >= high);
     idle_step();
-    let vm = monitor_core::hwm::vm_hwm().unwrap();
+    let vm = monitor_core::__internals::hwm::vm_hwm().unwrap();
     if set("MONITOR_RESET_HWM") {
         assert!(vm >= high, "VmHWM {} MiB must be left alone", vm / MIB);
     } else {

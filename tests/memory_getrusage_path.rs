@@ -70,7 +70,7 @@ fn spike_caught_reading_getrusage() {
         .install();
     warm_up();
     assert!(
-        !monitor_core::peak::calls_read_vm_hwm(),
+        !monitor_core::__internals::peak::calls_read_vm_hwm(),
         "after a few resets calls should read getrusage"
     );
     // No tick during the spiking step: only its own entry and exit readings can see the spike.
@@ -81,16 +81,16 @@ fn spike_caught_reading_getrusage() {
     loop {
         // Let the sampler's current 10 ms sleep end; its next one is 2 s.
         std::thread::sleep(Duration::from_millis(50));
-        let ticks = monitor_core::sampler::ticks();
+        let ticks = monitor_core::__internals::sampler::ticks();
         short_spike();
-        if monitor_core::sampler::ticks() == ticks {
+        if monitor_core::__internals::sampler::ticks() == ticks {
             break;
         }
         // A loaded machine delayed the sampler into the step: that proves nothing, go again.
         attempts += 1;
         assert!(attempts < 3, "the sampler kept ticking during the step");
     }
-    assert!(!monitor_core::peak::calls_read_vm_hwm());
+    assert!(!monitor_core::__internals::peak::calls_read_vm_hwm());
     let m = monitor::snapshot()
         .site("short_spike")
         .expect("recorded")
@@ -111,13 +111,13 @@ fn spike_caught_reading_getrusage() {
         .sample_interval(Duration::from_millis(50))
         .install();
     std::thread::sleep(Duration::from_millis(60)); // the 2 s interval's nap ends
-    let ticks = monitor_core::sampler::ticks();
+    let ticks = monitor_core::__internals::sampler::ticks();
     spike_between_ticks();
     assert!(
-        monitor_core::sampler::ticks() >= ticks + 4,
+        monitor_core::__internals::sampler::ticks() >= ticks + 4,
         "ticks during the step"
     );
-    assert!(!monitor_core::peak::calls_read_vm_hwm());
+    assert!(!monitor_core::__internals::peak::calls_read_vm_hwm());
     let growth = growth_mib("spike_between_ticks");
     assert!(growth >= 90, "peak only {growth} MiB above start");
     drop(ballast);

@@ -42,15 +42,15 @@ fn reset_catches_a_spike_below_the_process_high_and_can_be_turned_off() {
         .reset_hwm(false)
         .install();
     idle_step();
-    let vm = monitor_core::hwm::vm_hwm().unwrap();
+    let vm = monitor_core::__internals::hwm::vm_hwm().unwrap();
     assert!(vm >= high, "VmHWM {} MiB must be untouched", vm / MIB);
 
     // Reset on: the spike below the old high is still the step's peak.
     monitor::Config::builder().reset_hwm(true).install();
-    let ticks = monitor_core::sampler::ticks();
+    let ticks = monitor_core::__internals::sampler::ticks();
     spike_between_resets();
     assert!(
-        monitor_core::sampler::ticks() >= ticks + 4,
+        monitor_core::__internals::sampler::ticks() >= ticks + 4,
         "the sampler should have ticked (and reset) several times"
     );
     let m = monitor::snapshot()
@@ -65,6 +65,6 @@ fn reset_catches_a_spike_below_the_process_high_and_can_be_turned_off() {
         peak / MIB,
         start / MIB
     );
-    let vm = monitor_core::hwm::vm_hwm().unwrap();
+    let vm = monitor_core::__internals::hwm::vm_hwm().unwrap();
     assert!(vm < high, "VmHWM {} MiB should have been reset", vm / MIB);
 }

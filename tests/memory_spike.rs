@@ -26,10 +26,10 @@ fn five_ms_spike_caught_without_a_sample() {
     monitor::Config::builder()
         .sample_interval(Duration::from_secs(1))
         .install();
-    let ticks_before = monitor_core::sampler::ticks();
+    let ticks_before = monitor_core::__internals::sampler::ticks();
     brief_spike();
     assert_eq!(
-        monitor_core::sampler::ticks(),
+        monitor_core::__internals::sampler::ticks(),
         ticks_before,
         "the sampler must not have run during the call, or this proves nothing"
     );

@@ -8,7 +8,7 @@ fn sampler_threads() -> usize {
     std::fs::read_dir("/proc/self/task")
         .expect("/proc/self/task")
         .filter_map(|t| std::fs::read_to_string(t.ok()?.path().join("comm")).ok())
-        .filter(|comm| comm.trim_end() == monitor_core::sampler::THREAD_NAME)
+        .filter(|comm| comm.trim_end() == monitor_core::__internals::sampler::THREAD_NAME)
         .count()
 }
 
@@ -35,7 +35,7 @@ fn sampler_runs_only_while_steps_do() {
     assert_eq!(sampler_threads(), 0, "no thread before any step");
     assert_eq!(step_that_counts_threads(), 1, "one sampler during a step");
     wait_until_gone();
-    assert!(!monitor_core::sampler::running());
+    assert!(!monitor_core::__internals::sampler::running());
     // It starts again for the next step, and leaves again.
     assert_eq!(step_that_counts_threads(), 1);
     assert_eq!(

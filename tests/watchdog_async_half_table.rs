@@ -2,7 +2,7 @@
 //! table is in use: thousands of concurrent async queries never leave a memory-tracking step
 //! without its slot (and so without its sampled peak).
 use monitor::{monitor_query, monitor_step};
-use monitor_core::inflight::{self, SLOTS};
+use monitor_core::__internals::inflight::{self, SLOTS};
 use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll, Waker};

@@ -13,10 +13,10 @@
 //!   must match within noise; the ratio is printed.
 
 use criterion::{criterion_group, criterion_main, Criterion};
+use monitor_core::__internals::stats::{CallRecord, MemoryFigures};
 use monitor_core::export::collect;
 use monitor_core::export::dogstatsd::DogStatsD;
 use monitor_core::export::prometheus::{render, render_figures, MetricsServer};
-use monitor_core::stats::{CallRecord, MemoryFigures};
 use monitor_core::{CallGuard, Callsite, Kind, Metadata, Outcome};
 use std::hint::black_box;
 use std::net::UdpSocket;

@@ -11,7 +11,8 @@
 //! Ratios are printed from criterion's own estimates (`target/criterion/.../estimates.json`).
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
-use monitor_core::{hwm, memory::MemoryScope, rss, TrackingAllocator};
+use monitor_core::__internals::hwm;
+use monitor_core::{memory::MemoryScope, rss, TrackingAllocator};
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::hint::black_box;
 use std::time::{Duration, Instant};
@@ -112,7 +113,7 @@ fn scope_entry_exit(c: &mut Criterion) {
     println!(
         "MODE calls read {} (VmHWM when getrusage's sticky part is above the mark, e.g. a \
          process forked from a bigger one such as cargo)",
-        if monitor_core::peak::calls_read_vm_hwm() {
+        if monitor_core::__internals::peak::calls_read_vm_hwm() {
             "VmHWM"
         } else {
             "getrusage"
@@ -125,7 +126,7 @@ fn sampler_cpu_ns() -> Option<u64> {
     for task in std::fs::read_dir("/proc/self/task").ok()? {
         let path = task.ok()?.path();
         let comm = std::fs::read_to_string(path.join("comm")).ok()?;
-        if comm.trim_end() == monitor_core::sampler::THREAD_NAME {
+        if comm.trim_end() == monitor_core::__internals::sampler::THREAD_NAME {
             let stat = std::fs::read_to_string(path.join("schedstat")).ok()?;
             return stat.split_whitespace().next()?.parse().ok();
         }
@@ -138,7 +139,7 @@ fn sampler_cpu_cost(_: &mut Criterion) {
         .sample_interval(Duration::from_millis(10))
         .install();
     let wall = Duration::from_secs(3);
-    let ticks0 = monitor_core::sampler::ticks();
+    let ticks0 = monitor_core::__internals::sampler::ticks();
     // The busy pipeline: one step that computes for `wall`, holding 64 MiB like a real step.
     let scope = MemoryScope::enter(None);
     let data: Vec<u64> = (0..8 << 20).collect();
@@ -155,7 +156,7 @@ fn sampler_cpu_cost(_: &mut Criterion) {
     let elapsed = t0.elapsed();
     black_box(acc);
     black_box(scope.exit());
-    let ticks = monitor_core::sampler::ticks() - ticks0;
+    let ticks = monitor_core::__internals::sampler::ticks() - ticks0;
     match (cpu0, cpu1) {
         (Some(a), Some(b)) => {
             let cpu = b - a;

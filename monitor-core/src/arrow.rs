@@ -19,7 +19,7 @@
 //! assert!(monitor_core::arrow::batch_bytes([&batch]) >= 8000);
 //! ```
 
-use crate::rows::{BatchRowCount, RowCount};
+use crate::call::rows::{BatchRowCount, RowCount};
 pub use arrow_array::RecordBatch;
 
 fn rows(batches: &[RecordBatch]) -> u64 {
@@ -73,7 +73,7 @@ pub fn batch_bytes<'a>(batches: impl IntoIterator<Item = &'a RecordBatch>) -> u6
 #[allow(clippy::needless_borrow)] // the borrows select the impl: that is the point
 mod tests {
     use super::*;
-    use crate::rows::{RowProbe, RowsOfBatches as _};
+    use crate::call::rows::{RowProbe, RowsOfBatches as _};
     use arrow_array::Int32Array;
     use std::sync::Arc;
 

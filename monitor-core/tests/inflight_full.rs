@@ -1,7 +1,7 @@
 //! When every in-flight slot is taken, a call still runs and is measured; its memory figures say
 //! the peak is approximate (no sampler folding), and it still catches what entry, exit and the
 //! kernel's high-water mark see.
-use monitor_core::inflight::{self, SLOTS};
+use monitor_core::__internals::inflight::{self, SLOTS};
 use monitor_core::memory::MemoryScope;
 use monitor_core::{CallGuard, Callsite, Kind, Metadata, Outcome, Pipeline};
 

@@ -2,7 +2,7 @@
 //! back down to the current RSS (where `/proc/self/clear_refs` is writable).
 #![cfg(target_os = "linux")]
 
-use monitor_core::{hwm, rss};
+use monitor_core::{__internals::hwm, rss};
 
 #[test]
 fn vm_hwm_keeps_a_spike_and_reset_clears_it() {

@@ -1,7 +1,8 @@
 //! While only calls that do not track memory are in flight (queries the watchdog watches), the
 //! sampler still ticks for them but the memory task neither reads nor resets anything: the
 //! high-water-mark epoch stays put. With a memory-tracking call in flight, it resets each tick.
-use monitor_core::{inflight, memory::MemoryScope, peak, sampler};
+use monitor_core::__internals::{inflight, peak, sampler};
+use monitor_core::memory::MemoryScope;
 use std::time::{Duration, Instant};
 
 fn wait_for_ticks(n: u64) {

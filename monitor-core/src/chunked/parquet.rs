@@ -14,7 +14,7 @@
 
 use super::pass::{ChunkDone, Pass, Progressed, Unit};
 use super::{ChunkSummary, Progress};
-use crate::callsite::{Callsite, Kind, Metadata};
+use crate::call::callsite::{Callsite, Kind, Metadata};
 use arrow_array::RecordBatch;
 use parquet::arrow::arrow_reader::{
     ArrowReaderMetadata, ArrowReaderOptions, ParquetRecordBatchReaderBuilder,

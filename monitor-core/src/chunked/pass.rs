@@ -5,12 +5,12 @@
 //! here, so the two cannot drift apart.
 
 use super::{ChunkSummary, Progress};
-use crate::callsite::Callsite;
-use crate::guard::{complete, CallEnd, CallStart};
-use crate::memory::MemoryScope;
-use crate::rows::RowTally;
-use crate::run::{ChunkEntry, RunState};
-use crate::stats::{ErrorText, Outcome};
+use crate::call::attach::{ChunkEntry, RunState};
+use crate::call::callsite::Callsite;
+use crate::call::guard::{complete, CallEnd, CallStart};
+use crate::call::rows::RowTally;
+use crate::call::stats::{ErrorText, Outcome};
+use crate::memory::per_call::MemoryScope;
 use std::fmt;
 use std::io::IsTerminal;
 use std::sync::Arc;
@@ -37,7 +37,7 @@ impl ChunkCall {
                 self.site,
                 start,
                 CallEnd {
-                    end_ticks: crate::clock::now_ticks(),
+                    end_ticks: crate::base::clock::now_ticks(),
                     busy_ns: None,
                     outcome,
                     rows_from_value: None,
@@ -56,7 +56,7 @@ impl Drop for ChunkCall {
                     self.site,
                     start,
                     CallEnd {
-                        end_ticks: crate::clock::now_ticks(),
+                        end_ticks: crate::base::clock::now_ticks(),
                         busy_ns: None,
                         outcome: Outcome::Panicked,
                         rows_from_value: None,
@@ -209,9 +209,9 @@ impl Pass {
             site,
             name: name.to_owned(),
             reporter: Reporter::new(progress, total, unit, name),
-            run: crate::run::current(),
+            run: crate::call::attach::current(),
             summary: ChunkSummary {
-                rss_start: crate::rss::current_rss(),
+                rss_start: crate::memory::rss::current_rss(),
                 ..ChunkSummary::default()
             },
             started: std::time::Instant::now(),
@@ -221,7 +221,7 @@ impl Pass {
     /// Starts a chunk: its clock, its memory scope, its step call.
     pub(super) fn open(&self) -> OpenChunk {
         OpenChunk {
-            start_ticks: crate::clock::now_ticks(),
+            start_ticks: crate::base::clock::now_ticks(),
             memory: MemoryScope::enter(None),
             call: ChunkCall {
                 site: self.site,
@@ -245,8 +245,8 @@ impl Pass {
             .call
             .finish(Outcome::Ok, done.rows_in, Some(done.rows_out));
         let figures = chunk.memory.exit();
-        let end_ticks = crate::clock::now_ticks();
-        let duration_ns = crate::clock::nanos_between(chunk.start_ticks, end_ticks);
+        let end_ticks = crate::base::clock::now_ticks();
+        let duration_ns = crate::base::clock::nanos_between(chunk.start_ticks, end_ticks);
         let s = &mut self.summary;
         s.chunks += 1;
         s.rows_in += done.rows_in;

@@ -1,14 +1,14 @@
 //! The fixed `le` bounds every exported duration histogram uses, and how our 720 log-linear
 //! buckets fold into them.
 //!
-//! A site's histogram has 720 buckets of at most 6.25 % width (see [`crate::histogram`]); a
+//! A site's histogram has 720 buckets of at most 6.25 % width (see [`crate::call::histogram`]); a
 //! Prometheus or OTLP histogram wants a short, fixed list of upper bounds that is the same for
 //! every series, so that `histogram_quantile` can aggregate across sites and processes. Each of our
 //! buckets is added to the **first bound at or above the largest value the bucket can hold**.
 //! So counts never move to a lower bound: a duration within 6.25 % below a bound may be counted
 //! under the next bound up, never the other way round (p95 alerts err on the slow side).
 
-use crate::histogram::{bucket_bounds, HistogramCounts, BUCKETS};
+use crate::call::histogram::{bucket_bounds, HistogramCounts, BUCKETS};
 use std::sync::LazyLock;
 
 /// Upper bounds in seconds, from 100 µs (a fast query) to 4 h (a long batch step); `+Inf` is
@@ -66,7 +66,7 @@ pub fn cumulative(counts: &[u64; LE_BUCKETS]) -> [u64; LE_BUCKETS] {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::histogram::AtomicHistogram;
+    use crate::call::histogram::AtomicHistogram;
 
     fn folded(values: &[u64]) -> [u64; LE_BUCKETS] {
         let h = AtomicHistogram::new();

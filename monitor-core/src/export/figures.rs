@@ -4,13 +4,13 @@
 //! functions annotated with the same step name are one series), applies the label bound of
 //! [`super::labels`], and folds each histogram into the fixed `le` bounds of [`super::buckets`].
 //! Nothing here runs on the per-call path: the sites are read with relaxed loads, as
-//! [`crate::snapshot()`] does.
+//! [`crate::report::snapshot()`] does.
 
 use super::buckets::{fold_into, LE_BUCKETS};
 use super::labels::{max_names, max_pipelines, OVERFLOW};
-use crate::callsite::{for_each_site, Callsite, Kind};
-use crate::error_types::ERROR_TYPE_SLOTS;
-use crate::histogram::HistogramCounts;
+use crate::call::callsite::{for_each_site, Callsite, Kind};
+use crate::call::error_types::ERROR_TYPE_SLOTS;
+use crate::call::histogram::HistogramCounts;
 use std::collections::HashMap;
 use std::sync::{Mutex, PoisonError};
 use std::time::Duration;

@@ -158,7 +158,7 @@ impl<'a> RunSummary<'a> {
 /// Feeds every finished run's report to [`run_finished`] (installed once, with the environment's
 /// exporters, on the first monitored call or pipeline start).
 fn install_report_sink() {
-    crate::pipeline::add_report_sink(|report| run_finished(&RunSummary::from_report(report)));
+    crate::run::pipeline::add_report_sink(|report| run_finished(&RunSummary::from_report(report)));
 }
 
 /// Exporters started from the environment, kept for the life of the process.

@@ -68,7 +68,7 @@ fn kv(key: &str, value: &str) -> KeyValue {
 }
 
 fn now_unix_nano() -> u64 {
-    crate::clock::unix_millis().saturating_mul(1_000_000)
+    crate::base::clock::unix_millis().saturating_mul(1_000_000)
 }
 
 impl Otlp {

@@ -35,10 +35,10 @@ impl Periodic {
             .spawn(move || loop {
                 // A failed send is a warning on stderr when no subscriber is installed.
                 match stopped.recv_timeout(interval) {
-                    Err(RecvTimeoutError::Timeout) => crate::events::surfaced(&flush),
+                    Err(RecvTimeoutError::Timeout) => crate::call::events::surfaced(&flush),
                     // Asked to stop, or the owner is gone: one last flush, then out.
                     Ok(()) | Err(RecvTimeoutError::Disconnected) => {
-                        crate::events::surfaced(&flush);
+                        crate::call::events::surfaced(&flush);
                         break;
                     }
                 }
@@ -46,7 +46,7 @@ impl Periodic {
         let thread = match thread {
             Ok(t) => Some(t),
             Err(e) => {
-                crate::events::surfaced(|| {
+                crate::call::events::surfaced(|| {
                     tracing::warn!(target: "monitor", thread = name, error = %e,
                         "could not start the exporter's flush thread; flushing at run ends only");
                 });

@@ -339,9 +339,9 @@ impl Drop for MetricsServer {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::callsite::Kind;
+    use crate::call::callsite::Kind;
+    use crate::call::histogram::AtomicHistogram;
     use crate::export::figures::{RunFigures, SiteFigures};
-    use crate::histogram::AtomicHistogram;
     use std::collections::BTreeMap;
 
     type Samples = BTreeMap<(String, Vec<(String, String)>), f64>;

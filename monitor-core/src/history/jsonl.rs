@@ -337,7 +337,7 @@ impl HistoryStore for JsonlStore {
             "{}{}.{}.tmp",
             self.temp_prefix(),
             std::process::id(),
-            crate::clock::unix_millis()
+            crate::base::clock::unix_millis()
         ));
         let result = (|| -> io::Result<()> {
             let mut out = create_new(&temp)?;

@@ -1,9 +1,9 @@
 //! The compact record one finished run leaves in the history: [`RunRecord`], one [`SiteRecord`]
 //! per step and query, and the [`Metric`]s a baseline is computed over.
 
-use crate::callsite::Kind;
+use crate::call::callsite::Kind;
+use crate::report::snapshot::SiteSnapshot;
 use crate::report::units;
-use crate::snapshot::SiteSnapshot;
 use serde::{Deserialize, Serialize};
 
 /// The version of the history line format this build writes (field `v`).

@@ -50,7 +50,7 @@ pub fn record_run(record: &RunRecord, settings: &HistorySettings) -> Recorded {
         first_error = Some(e);
     } else {
         first_error = read_error;
-        match store.retain(&settings.retention, crate::clock::unix_millis()) {
+        match store.retain(&settings.retention, crate::base::clock::unix_millis()) {
             Ok(outcome) if outcome.rejected > 0 => tracing::info!(
                 target: "monitor",
                 store = %store.location(),

@@ -32,7 +32,7 @@
 
 use super::baseline::{summarize, RobustSummary};
 use super::record::{Metric, Polarity, RunRecord, SiteRecord};
-use crate::callsite::Kind;
+use crate::call::callsite::Kind;
 use serde::{Deserialize, Serialize};
 
 /// Thresholds of the verdict rule.

@@ -73,7 +73,7 @@ fn record(dir: Direction, namespace: &str, name: &str) {
     if !ACTIVE.load(Relaxed) {
         return;
     }
-    let Some(run) = crate::run::current() else {
+    let Some(run) = crate::call::attach::current() else {
         return;
     };
     if run.closed.load(Relaxed) {

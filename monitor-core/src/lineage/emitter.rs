@@ -79,7 +79,7 @@ static SINK: Once = Once::new();
 pub(crate) fn install(settings: OpenLineage) {
     let emitter = Emitter::start(settings);
     SINK.call_once(|| {
-        crate::pipeline::add_report_sink(run_finished);
+        crate::run::pipeline::add_report_sink(run_finished);
     });
     CURRENT.store(emitter.map(Arc::new));
     super::datasets::set_active(CURRENT.load().is_some());
@@ -111,7 +111,7 @@ impl Emitter {
             .name("monitor-openlineage".to_owned())
             .spawn(move || send_loop(&rx, &endpoint, api_key.as_deref(), &thread_shared));
         if let Err(e) = spawned {
-            crate::events::surfaced(|| {
+            crate::call::events::surfaced(|| {
                 tracing::warn!(
                     target: "monitor",
                     endpoint = %settings.endpoint.shown(),
@@ -295,7 +295,7 @@ fn post(
 
 /// Called by `Pipeline::start`: reads the environment on the first run, then queues the run's
 /// `START` event.
-pub(crate) fn run_started(state: &crate::run::RunState) {
+pub(crate) fn run_started(state: &crate::call::attach::RunState) {
     ENV.call_once(super::settings::install_from_env);
     if crate::config::disabled() {
         return;

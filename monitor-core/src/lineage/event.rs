@@ -12,7 +12,7 @@
 //!   `docs/openlineage/MonitorRunFacet.json`).
 
 use super::datasets::RunDatasets;
-use crate::callsite::{Callsite, DatasetName};
+use crate::call::callsite::{Callsite, DatasetName};
 use crate::report::{ErrorOutcome, Report, RunStatus, SiteReport};
 use crate::Kind;
 use serde_json::{json, Map, Value};
@@ -174,7 +174,7 @@ fn output(namespace: &str, name: &str, rows: Option<u64>) -> Value {
 /// the registry.
 fn callsites_of(sites: &[&SiteReport]) -> Vec<Option<&'static Callsite>> {
     let mut by_key: HashMap<(Kind, &str, &str, u32), &'static Callsite> = HashMap::new();
-    crate::callsite::for_each_site(|c| {
+    crate::call::callsite::for_each_site(|c| {
         let m = c.metadata();
         by_key
             .entry((m.kind, m.name, m.module_path, m.line))
@@ -376,8 +376,8 @@ pub(crate) fn end(
         facets.insert("monitor".into(), site_facet(s));
         // The SQL as first seen and the database it ran on (from any plan the site captured,
         // in this run or before it).
-        let explain = callsite.and_then(crate::explain_site::explain_site_of);
-        let plans = explain.map(crate::explain_site::ExplainSite::plans);
+        let explain = callsite.and_then(crate::query::explain_site::explain_site_of);
+        let plans = explain.map(crate::query::explain_site::ExplainSite::plans);
         let first_plan = plans
             .as_ref()
             .and_then(|p| p.first())

@@ -9,7 +9,7 @@
 //! - dataset names known only at run time: [`input`] and [`output`] record them for the
 //!   current run, a bounded set per run ([`MAX_RUN_DATASETS`] each way); the names declared in
 //!   `#[monitor_step(inputs = "..", outputs = "..")]` live in each call site's static metadata
-//!   ([`DatasetName`](crate::callsite::DatasetName)) and cost a call nothing;
+//!   ([`DatasetName`](crate::call::callsite::DatasetName)) and cost a call nothing;
 //! - with the `openlineage` feature: the events (`event.rs`), the settings from
 //!   `MONITOR_OPENLINEAGE_*` or code ([`OpenLineage`]), and the sender thread with its bounded
 //!   queue and time limit (`emitter.rs`).
@@ -80,7 +80,7 @@ pub(crate) fn child_run_uuid(parent: &str, job_name: &str) -> String {
 /// Called by [`Pipeline::start`](crate::Pipeline::start) for every run: sends the `START` event
 /// when OpenLineage is on (read from the environment on the first run), and warns once when
 /// `MONITOR_OPENLINEAGE_URL` is set in a build without the `openlineage` feature.
-pub(crate) fn on_run_start(state: &crate::run::RunState) {
+pub(crate) fn on_run_start(state: &crate::call::attach::RunState) {
     #[cfg(feature = "openlineage")]
     emitter::run_started(state);
     #[cfg(not(feature = "openlineage"))]
@@ -89,7 +89,7 @@ pub(crate) fn on_run_start(state: &crate::run::RunState) {
         static WARNED: std::sync::Once = std::sync::Once::new();
         if std::env::var_os("MONITOR_OPENLINEAGE_URL").is_some() {
             WARNED.call_once(|| {
-                crate::events::surfaced(|| {
+                crate::call::events::surfaced(|| {
                     tracing::warn!(
                         target: "monitor",
                         variable = "MONITOR_OPENLINEAGE_URL",

@@ -23,11 +23,11 @@
 //! Every string of the JSON that could hold a value (conditions, sort keys) has its literals
 //! replaced by `?` before anything is kept, as for PostgreSQL.
 
-use crate::plan::{
+use crate::query::plan::{
     finding, push_col, single_table_sort, Finding, FindingKind, Plan, PlanSource, Statement,
     TableInfos, BIG_TABLE_ROWS, FILTER_ROLES, JOIN_ROLES, WHERE_ROLES,
 };
-use crate::sql::{self, ColumnRole};
+use crate::query::sql::{self, ColumnRole};
 use serde_json::Value;
 use std::fmt::Write as _;
 
@@ -632,7 +632,7 @@ fn dedupe(findings: Vec<Finding>) -> Vec<Finding> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::plan::TableInfo;
+    use crate::query::plan::TableInfo;
 
     fn infos(v: &[(&str, &[&str], f64)]) -> TableInfos {
         v.iter()

@@ -21,13 +21,13 @@
 //! caller's transaction on an error, so no savepoint is needed.
 
 use super::sqlx_pool::lend;
-use crate::explain::{
+use crate::call::rows::RowCount;
+use crate::query::explain::{
     single_statement, ExplainError, ExplainFuture, ExplainOptions, ExplainPlanAsync,
     ExplainPlanAsyncMut,
 };
-use crate::plan::{Plan, PlanSource, TableInfo, TableInfos};
-use crate::rows::RowCount;
-use crate::sql::{self, Tok};
+use crate::query::plan::{Plan, PlanSource, TableInfo, TableInfos};
+use crate::query::sql::{self, Tok};
 use sqlx::mysql::{MySql, MySqlConnection, MySqlDatabaseError, MySqlQueryResult, MySqlRow};
 use sqlx::pool::PoolConnection;
 use sqlx::{Connection, Executor, Pool, Row, Transaction};

@@ -14,7 +14,7 @@
 //! feature unifies with this crate's tokio one) there is no timer to wait with: only an idle
 //! connection is taken, never a wait, and never tokio's "no reactor running" panic.
 
-use crate::explain::{ExplainError, POOL_WAIT};
+use crate::query::explain::{ExplainError, POOL_WAIT};
 use sqlx::pool::PoolConnection;
 use sqlx::{Database, Pool};
 

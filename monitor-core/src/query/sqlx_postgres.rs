@@ -1,5 +1,5 @@
 //! PostgreSQL through sqlx 0.8 (feature `sqlx-postgres`): the same script as the `postgres` and
-//! `tokio-postgres` clients (`crate::explain::pg`: `EXPLAIN (FORMAT JSON)`, `$n` parameters as a
+//! `tokio-postgres` clients (`crate::query::explain::pg`: `EXPLAIN (FORMAT JSON)`, `$n` parameters as a
 //! generic plan, `ANALYZE` only for read-only statements, all under `SET TRANSACTION READ ONLY`),
 //! sent with `raw_sql` on the call's own connection or on one the pool lends.
 //!
@@ -11,11 +11,11 @@
 //! not cached on the connection (`persistent(false)`).
 
 use super::sqlx_pool::lend;
-use crate::explain::{
+use crate::call::rows::RowCount;
+use crate::query::explain::{
     pg, ExplainError, ExplainFuture, ExplainOptions, ExplainPlanAsync, ExplainPlanAsyncMut,
 };
-use crate::plan::{Plan, TableInfo, TableInfos};
-use crate::rows::RowCount;
+use crate::query::plan::{Plan, TableInfo, TableInfos};
 use sqlx::pool::PoolConnection;
 use sqlx::postgres::{PgConnection, PgQueryResult, PgRow, Postgres};
 use sqlx::{Column, Connection, Executor, Pool, Row, Transaction};

@@ -5,13 +5,13 @@
 //! is needed or shown, and nothing is cached on the connection (`raw_sql`, `persistent(false)`).
 
 use super::sqlx_pool::lend;
-use crate::explain::{
+use crate::call::rows::RowCount;
+use crate::query::explain::{
     single_statement, ExplainError, ExplainFuture, ExplainOptions, ExplainPlanAsync,
     ExplainPlanAsyncMut,
 };
-use crate::plan::{Plan, SqlitePlanRow, TableInfo, TableInfos};
-use crate::rows::RowCount;
-use crate::sql;
+use crate::query::plan::{Plan, SqlitePlanRow, TableInfo, TableInfos};
+use crate::query::sql;
 use sqlx::pool::PoolConnection;
 use sqlx::sqlite::{Sqlite, SqliteConnection, SqliteQueryResult};
 use sqlx::{Executor, Pool, Row, Transaction};

@@ -24,7 +24,7 @@ pub fn text_width() -> u16 {
         let raw = raw.to_string_lossy();
         match parse_width(&raw) {
             Some(w) => return w,
-            None => crate::stderr_events::surfaced(|| {
+            None => crate::config::stderr_events::surfaced(|| {
                 tracing::warn!(
                     target: "monitor",
                     variable = REPORT_WIDTH_VAR,

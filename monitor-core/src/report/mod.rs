@@ -12,9 +12,10 @@ mod markdown;
 mod text;
 pub use file::{write_file, Format, WriteError};
 pub use fit::{text_width, DEFAULT_WIDTH, REPORT_WIDTH_VAR, WIDTH_RANGE};
+pub mod snapshot;
 pub mod units;
 
-use crate::snapshot::SiteSnapshot;
+use crate::report::snapshot::SiteSnapshot;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::fmt;
@@ -118,7 +119,7 @@ impl fmt::Display for RunStatus {
     }
 }
 
-/// One step or query within a run: the same fields as a [`snapshot`](crate::snapshot()) site
+/// One step or query within a run: the same fields as a [`snapshot`](crate::report::snapshot()) site
 /// (counted within the run only), plus throughput and what was dropped.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SiteReport {
@@ -136,17 +137,17 @@ pub struct SiteReport {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub plans: Vec<CapturedPlan>,
     /// The server's own figures for this query during the run, from PostgreSQL's
-    /// `pg_stat_statements` (see [`crate::pg_stat::attach_to_report`]).
+    /// `pg_stat_statements` (see [`crate::query::pg_stat::attach_to_report`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub server: Option<crate::pg_stat::ServerQueryStats>,
+    pub server: Option<crate::query::pg_stat::ServerQueryStats>,
     /// This site against its history baseline (filled by the history module).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub baseline: Option<BaselineComparison>,
 }
 
-/// A query plan captured during the run (see [`crate::explain_site`]): the statement with
+/// A query plan captured during the run (see [`crate::query::explain_site`]): the statement with
 /// placeholders only, the plan, its findings and index suggestions, and the call's duration.
-pub use crate::explain_site::CapturedPlan;
+pub use crate::query::explain_site::CapturedPlan;
 
 /// A site's figures against its history baseline.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -30,7 +30,7 @@ pub(crate) fn opt_bytes(v: Option<u64>) -> String {
 }
 
 /// A site's largest peak RSS, marked `≈` when some of its calls' peaks are approximate.
-fn peak_cell(m: &crate::snapshot::MemorySummary) -> String {
+fn peak_cell(m: &crate::report::snapshot::MemorySummary) -> String {
     match m.rss_peak {
         Some(p) if m.peak_approximate_calls > 0 => format!("≈{}", bytes(p.max)),
         p => opt_bytes(p.map(|p| p.max)),
@@ -411,7 +411,7 @@ impl Report {
                  so the sampler could not follow them (entry, exit and the kernel's high-water \
                  mark still count)",
                 count(approximate),
-                crate::inflight::SLOTS
+                crate::background::inflight::SLOTS
             );
         }
 

@@ -1,0 +1,237 @@
+//! How a call's true peak is found without losing a spike: high-water marks, epochs, and the
+//! rule for when a mark may be folded into a call.
+//!
+//! Two marks are kept process-wide: the kernel's RSS high-water mark ([`crate::memory::hwm`]) and the
+//! heap peak of [`crate::TrackingAllocator`]. Both only rise, until the sampler resets them (the
+//! kernel's to the current RSS, the heap's to the current live heap). Each reset starts a new
+//! **epoch**. A mark read in epoch `e` is the maximum over `[reset_e, now]`.
+//!
+//! ## The validity rule
+//!
+//! A call claimed at time `c` read, at entry, the epoch `e_c` and the marks `m_c` (the maximum
+//! over `[reset_{e_c}, c]`). A mark `h` read later in epoch `e` may be folded into the call's peak
+//! when it is a value the process really reached while the call ran:
+//!
+//! - `e > e_c`: the call was claimed before `reset_e`, so `[reset_e, now]` lies inside the call.
+//!   Valid, provided `h > floor_e`, where `floor_e` is what the same source read right after the
+//!   reset. For `VmHWM` and the heap the floor is the value at the reset itself (a real value,
+//!   which the sampler folds directly anyway); for `getrusage` it also covers the sticky part
+//!   that a reset does not clear (see [`crate::memory::hwm`]): only a reading above it is known to come
+//!   from this epoch.
+//! - `e == e_c`: `h` covers `[reset_e, now]`, which starts before the call. Valid only if
+//!   `h > m_c`: a new high since entry, so reached after `c`.
+//! - Otherwise (the reading is older than the claim): never.
+//!
+//! The rule is the same for the sampler (which folds into every active call before it resets)
+//! and for a call's own exit. Since the sampler folds first and resets second, and an exit reads
+//! the mark before it reads the folded peak, every spike lands in every call that was active
+//! during it: if the exit's reading is older than a reset, it still contains the spike; if it is
+//! newer, the sampler's fold before that reset is visible to it.
+//!
+//! ## Which kernel mark
+//!
+//! `getrusage` costs about 1 µs, `VmHWM` about 7 µs, so calls read `getrusage` at entry and exit,
+//! except in an epoch where its sticky part is above the mark (it starts out above it after
+//! `exec`, and rises above it when a thread exits after a spike that a later reset cleared): then
+//! a `getrusage` reading says nothing about the epoch, and calls read `VmHWM` instead. The
+//! sampler decides this for each epoch when it starts one (`new_epoch`); epoch 0, before any
+//! reset, uses `VmHWM` where it exists. The sampler reads the same source as the calls.
+//!
+//! ## Reading marks consistently
+//!
+//! The epoch counter is a sequence lock: odd while the sampler resets, even otherwise. Readers
+//! take the counter, read the marks and the floor, and retry if the counter moved or was odd.
+
+use std::sync::atomic::{fence, AtomicBool, AtomicU64, Ordering};
+
+/// Twice the epoch; odd while a reset is in progress.
+static SEQ: AtomicU64 = AtomicU64::new(0);
+/// `getrusage` maximum RSS read right after the current epoch's reset.
+static RSS_FLOOR: AtomicU64 = AtomicU64::new(0);
+/// `VmHWM` floor of the current epoch: 0 after a successful reset (every later value was
+/// reached in the epoch), else the mark as it stood when the epoch began.
+static VM_FLOOR: AtomicU64 = AtomicU64::new(0);
+/// Whether calls read `VmHWM` rather than `getrusage` in the current epoch (see the module docs).
+static USE_VM_HWM: AtomicBool = AtomicBool::new(cfg!(target_os = "linux"));
+
+/// Marks read together in one epoch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Marks {
+    /// The epoch they were read in.
+    pub epoch: u64,
+    /// Kernel RSS high-water mark (`getrusage`, or `VmHWM` in epochs where `getrusage` is stuck
+    /// above it), bytes.
+    pub rss: Option<u64>,
+    /// The epoch's floor for `rss` (see the module docs).
+    pub rss_floor: u64,
+    /// Heap peak since the epoch began, when the tracking allocator is installed.
+    pub heap: Option<u64>,
+}
+
+/// Reads the epoch, the `getrusage` mark and the heap peak consistently.
+///
+/// If a reset kept getting in the way (one takes about a microsecond, so this is rare), the marks
+/// come back unknown (`None`) and the epoch is the one being started: a call that claims with
+/// them then takes no mark from that epoch, only from later ones, which is safe.
+#[must_use]
+pub fn read_marks() -> Marks {
+    let mut s1 = 0;
+    for _ in 0..8 {
+        s1 = SEQ.load(Ordering::Acquire);
+        if s1 & 1 == 1 {
+            std::hint::spin_loop();
+            continue;
+        }
+        let vm = if USE_VM_HWM.load(Ordering::Relaxed) {
+            crate::memory::hwm::vm_hwm()
+        } else {
+            None
+        };
+        let (rss, rss_floor) = match vm {
+            Some(v) => (Some(v), VM_FLOOR.load(Ordering::Relaxed)),
+            None => (
+                crate::memory::hwm::max_rss(),
+                RSS_FLOOR.load(Ordering::Relaxed),
+            ),
+        };
+        let heap = crate::memory::alloc::heap_peak();
+        fence(Ordering::Acquire);
+        if SEQ.load(Ordering::Relaxed) == s1 {
+            return Marks {
+                epoch: s1 / 2,
+                rss,
+                rss_floor,
+                heap,
+            };
+        }
+    }
+    Marks {
+        epoch: s1.div_ceil(2),
+        rss: None,
+        rss_floor: u64::MAX,
+        heap: None,
+    }
+}
+
+/// The current epoch (exact for the sampler thread, the only one that changes it).
+#[must_use]
+pub fn epoch() -> u64 {
+    SEQ.load(Ordering::Acquire) / 2
+}
+
+/// The sampler's view of the kernel mark in the current epoch, with its floor: the same source
+/// calls read. In an epoch where `getrusage` is not stuck, its sticky part stays at or below
+/// `VmHWM` until the next reset (a thread exit raises it to at most the mark at that moment), so
+/// the two agree and the 1 µs read does the 7 µs read's job.
+#[must_use]
+pub(crate) fn sampler_mark() -> (Option<u64>, u64) {
+    let vm = if USE_VM_HWM.load(Ordering::Relaxed) {
+        crate::memory::hwm::vm_hwm()
+    } else {
+        None
+    };
+    match vm {
+        Some(v) => (Some(v), VM_FLOOR.load(Ordering::Relaxed)),
+        None => (
+            crate::memory::hwm::max_rss(),
+            RSS_FLOOR.load(Ordering::Relaxed),
+        ),
+    }
+}
+
+/// Starts a new epoch: inside the odd window, resets the heap peak and (if `reset_kernel`) the
+/// kernel mark, records the new epoch's floors and picks the mark calls will read. Only the
+/// sampler thread calls this.
+pub(crate) fn new_epoch(reset_kernel: bool) {
+    SEQ.fetch_add(1, Ordering::SeqCst);
+    crate::memory::alloc::reset_peak();
+    let reset = reset_kernel && crate::memory::hwm::reset();
+    // getrusage first: the mark only rises within the epoch, so `ru > vm` proves the sticky part
+    // is above the mark, not that memory grew between the two reads. Right after a reset the
+    // mark is the current RSS, so the cheap statm read (1 µs, not 7) stands in for VmHWM; if RSS
+    // fell in between, that errs towards `VmHWM`, which is always correct.
+    let ru = crate::memory::hwm::max_rss();
+    let vm = if reset {
+        crate::memory::rss::current_rss()
+    } else {
+        crate::memory::hwm::vm_hwm()
+    };
+    RSS_FLOOR.store(ru.unwrap_or(0), Ordering::Relaxed);
+    VM_FLOOR.store(if reset { 0 } else { vm.unwrap_or(0) }, Ordering::Relaxed);
+    let sticky = matches!((ru, vm), (Some(r), Some(v)) if r > v);
+    USE_VM_HWM.store(sticky, Ordering::Relaxed);
+    SEQ.fetch_add(1, Ordering::SeqCst);
+}
+
+/// Whether calls read `VmHWM` (rather than `getrusage`) in the current epoch.
+#[must_use]
+pub fn calls_read_vm_hwm() -> bool {
+    USE_VM_HWM.load(Ordering::Relaxed)
+}
+
+/// The validity rule (module docs): may the mark `value`, read in `epoch` whose floor is `floor`,
+/// be folded into a call that read `at_claim` in `claim_epoch`?
+#[must_use]
+pub fn may_fold(value: u64, epoch: u64, floor: u64, claim_epoch: u64, at_claim: u64) -> bool {
+    use std::cmp::Ordering::{Equal, Greater, Less};
+    match epoch.cmp(&claim_epoch) {
+        Greater => value > floor,
+        Equal => value > at_claim,
+        Less => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MIB: u64 = 1 << 20;
+
+    #[test]
+    fn same_epoch_needs_a_new_high_since_entry() {
+        // Claimed in epoch 3 with the mark at 500 MiB (a spike before the call).
+        assert!(
+            !may_fold(500 * MIB, 3, 0, 3, 500 * MIB),
+            "the old spike is not the call's"
+        );
+        assert!(!may_fold(400 * MIB, 3, 0, 3, 500 * MIB));
+        assert!(
+            may_fold(501 * MIB, 3, 0, 3, 500 * MIB),
+            "a new high since entry is"
+        );
+    }
+
+    #[test]
+    fn later_epoch_is_inside_the_call_above_its_floor() {
+        // Claimed in epoch 3; the mark was reset at epoch 4 (the call was running then).
+        assert!(
+            may_fold(120 * MIB, 4, 100 * MIB, 3, 900 * MIB),
+            "below the claim mark is fine"
+        );
+        // getrusage's sticky floor: a reading equal to it may predate the epoch.
+        assert!(!may_fold(300 * MIB, 4, 300 * MIB, 3, 0));
+        assert!(may_fold(301 * MIB, 4, 300 * MIB, 3, 0));
+    }
+
+    #[test]
+    fn a_reading_older_than_the_claim_is_never_folded() {
+        assert!(!may_fold(u64::MAX, 2, 0, 3, 0));
+    }
+
+    #[test]
+    fn unknown_claim_mark_rejects_its_own_epoch() {
+        // `u64::MAX` at claim: the entry mark could not be read; only later epochs count.
+        assert!(!may_fold(u64::MAX - 1, 5, 0, 5, u64::MAX));
+        assert!(may_fold(10, 6, 0, 5, u64::MAX));
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn marks_are_readable() {
+        // Values are checked in their own processes (tests/kernel_mark.rs and the facade's
+        // memory tests): RSS is process-wide and the unit tests share one process.
+        let m = read_marks();
+        assert!(m.rss.is_some_and(|v| v > 0), "{m:?}");
+        assert!(m.epoch <= epoch());
+    }
+}

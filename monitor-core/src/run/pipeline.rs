@@ -1,0 +1,680 @@
+//! Pipeline runs: [`Pipeline::start`] begins one, the [`Run`] guard ends it with a [`Report`].
+//!
+//! ```
+//! use monitor_core::Pipeline;
+//!
+//! let run = Pipeline::start("nightly_etl");
+//! // ... call #[monitor_step] / #[monitor_query] functions, on any thread ...
+//! let report = run.finish();
+//! assert_eq!(report.pipeline, "nightly_etl");
+//! ```
+//!
+//! How calls attach to runs is described in the [`crate::call::attach`] module.
+
+use crate::call::attach::{self as run, PointSource, RunLimits, RunState, SpanOutcome};
+use crate::report::snapshot::SiteSnapshot;
+use crate::report::{
+    CallSpan, ChunkReport, ErrorOutcome, ErrorReport, MemorySample, Report, RunMemory, RunStatus,
+    SiteReport, Timeline, SCHEMA,
+};
+use crate::Kind;
+use arc_swap::ArcSwapOption;
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::marker::PhantomData;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::sync::{Arc, RwLock};
+use std::task::{Context, Poll};
+
+/// Entry point for pipeline runs.
+#[derive(Debug, Clone, Copy)]
+pub struct Pipeline;
+
+impl Pipeline {
+    /// Starts a run named `name` and makes it the process's ambient run, so that every monitored
+    /// call finishing from now on, on any thread, attaches to it. If another ambient run is
+    /// already active, this run starts detached instead (see [`Run::is_ambient`]) and a warning
+    /// is logged.
+    pub fn start(name: impl Into<String>) -> Run {
+        Self::builder(name).start()
+    }
+
+    /// A builder for a run with options: detached, labels, bounds.
+    pub fn builder(name: impl Into<String>) -> PipelineBuilder {
+        PipelineBuilder {
+            name: name.into(),
+            detached: false,
+            labels: BTreeMap::new(),
+            limits: RunLimits::default(),
+            run_id: None,
+        }
+    }
+}
+
+/// Options for a run; [`PipelineBuilder::start`] begins it.
+#[derive(Debug, Clone)]
+#[must_use]
+pub struct PipelineBuilder {
+    name: String,
+    detached: bool,
+    labels: BTreeMap<String, String>,
+    limits: RunLimits,
+    run_id: Option<String>,
+}
+
+impl PipelineBuilder {
+    /// Never make this run ambient: calls attach to it only inside [`RunHandle::enter`],
+    /// [`RunHandle::in_scope`] and futures wrapped with [`RunHandle::instrument`]. Use this to
+    /// run two pipelines side by side in one process.
+    pub fn detached(mut self) -> Self {
+        self.detached = true;
+        self
+    }
+
+    /// Adds a label to the report (a version tag, an environment...).
+    pub fn label(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
+        self.labels.insert(key.into(), value.into());
+        self
+    }
+
+    /// Sets the run id instead of generating one.
+    pub fn run_id(mut self, id: impl Into<String>) -> Self {
+        self.run_id = Some(id.into());
+        self
+    }
+
+    /// How many errors and panics to keep with their message (default 100; the rest are
+    /// counted).
+    pub fn max_errors(mut self, n: usize) -> Self {
+        self.limits.max_errors = n;
+        self
+    }
+
+    /// How many step and query calls to keep on the timeline (default 10 000).
+    pub fn max_spans(mut self, n: usize) -> Self {
+        self.limits.max_spans = n;
+        self
+    }
+
+    /// How many memory readings to keep (default 20 000).
+    pub fn max_memory_points(mut self, n: usize) -> Self {
+        self.limits.max_memory_points = n;
+        self
+    }
+
+    /// How many distinct steps and queries the run tracks (default and maximum:
+    /// [`MAX_SITE_IDS`](crate::call::callsite::MAX_SITE_IDS)); calls of further sites are counted in
+    /// the report's `sites_not_tracked`.
+    pub fn max_sites(mut self, n: usize) -> Self {
+        self.limits.max_sites = n;
+        self
+    }
+
+    /// How many chunks of chunked processing to keep with their figures (default 10 000).
+    pub fn max_chunks(mut self, n: usize) -> Self {
+        self.limits.max_chunks = n;
+        self
+    }
+
+    /// Starts the run.
+    pub fn start(self) -> Run {
+        let run_id = self.run_id.unwrap_or_else(new_run_id);
+        let state = Arc::new(RunState::new(self.name, run_id, self.labels, self.limits));
+        run::register_live(&state);
+        let ambient = if self.detached {
+            false
+        } else {
+            let installed = run::install_ambient(&state);
+            if !installed {
+                crate::call::events::surfaced(|| {
+                    tracing::warn!(
+                        target: "monitor",
+                        pipeline = %state.name,
+                        run_id = %state.run_id,
+                        "another pipeline run is already ambient; this run starts detached \
+                         (calls attach to it only inside run.enter(), in_scope() or instrument())"
+                    );
+                });
+            }
+            installed
+        };
+        tracing::info!(
+            target: "monitor",
+            pipeline = %state.name,
+            run_id = %state.run_id,
+            ambient,
+            "pipeline started"
+        );
+        // Exporters: label the step and query series with this pipeline, and start what the
+        // environment asks for (MONITOR_PROMETHEUS_ADDR & co.) if no call has yet.
+        crate::config::ensure_init();
+        crate::export::set_pipeline_name(&state.name);
+        // OpenLineage: the run's START event (nothing when it is off).
+        crate::lineage::on_run_start(&state);
+        Run {
+            handle: RunHandle { state },
+            ambient,
+            finished: false,
+        }
+    }
+}
+
+/// A UUIDv7: unique, sorted by start time, safe in file names, and the run's OpenLineage id.
+fn new_run_id() -> String {
+    crate::lineage::new_run_id()
+}
+
+/// A running pipeline. [`Run::finish`] ends it and returns its [`Report`]; dropping the guard
+/// without calling it finishes the run too (status `failed` if the thread is panicking), hands
+/// the report to the [sinks](add_report_sink) and keeps it for [`last_report`].
+#[derive(Debug)]
+#[must_use = "dropping the run finishes it at once"]
+pub struct Run {
+    handle: RunHandle,
+    ambient: bool,
+    finished: bool,
+}
+
+impl Run {
+    /// A cloneable, `Send` handle to this run, for entering it on other threads and tasks.
+    pub fn handle(&self) -> RunHandle {
+        self.handle.clone()
+    }
+
+    /// The pipeline's name.
+    #[must_use]
+    pub fn name(&self) -> &str {
+        &self.handle.state.name
+    }
+
+    /// This run's id (also in the report).
+    #[must_use]
+    pub fn run_id(&self) -> &str {
+        &self.handle.state.run_id
+    }
+
+    /// Whether this run is the process's ambient run (calls on every thread attach to it).
+    #[must_use]
+    pub fn is_ambient(&self) -> bool {
+        self.ambient
+    }
+
+    /// See [`RunHandle::enter`].
+    pub fn enter(&self) -> EnteredRun {
+        self.handle.enter()
+    }
+
+    /// See [`RunHandle::in_scope`].
+    pub fn in_scope<R>(&self, f: impl FnOnce() -> R) -> R {
+        self.handle.in_scope(f)
+    }
+
+    /// See [`RunHandle::instrument`].
+    pub fn instrument<F: Future>(&self, fut: F) -> Instrumented<F> {
+        self.handle.instrument(fut)
+    }
+
+    /// Marks the run failed with a reason; it still finishes normally. The first reason wins.
+    pub fn fail(&self, reason: impl Into<String>) {
+        let _ = self.handle.state.failure.set(reason.into());
+    }
+
+    /// Finishes the run and returns its report.
+    pub fn finish(mut self) -> Report {
+        self.close(false)
+    }
+
+    /// Finishes the run with the pipeline's result: an `Err` marks it failed with the error's
+    /// `Display` as the reason.
+    pub fn finish_with<T, E: std::fmt::Display>(self, result: &Result<T, E>) -> Report {
+        if let Err(e) = result {
+            self.fail(e.to_string());
+        }
+        self.finish()
+    }
+
+    fn close(&mut self, panicking: bool) -> Report {
+        self.finished = true;
+        let state = &self.handle.state;
+        if self.ambient {
+            run::uninstall_ambient(state);
+        }
+        run::unregister_live(state);
+        let end_ticks = crate::base::clock::now_ticks();
+        state.closed.store(true, Relaxed);
+        if panicking {
+            let _ = state.failure.set("the pipeline panicked".to_owned());
+        }
+        let mut report = build_report(state, end_ticks);
+        // The history's and the exporters' warnings (a full disk, a gateway down) reach stderr
+        // when the program installed no subscriber.
+        crate::call::events::surfaced(|| {
+            // Compare with the history baseline and append this run (never fails the run). A
+            // run under MONITOR_DISABLE measured nothing: recording it would give a regression
+            // gate an empty run to pass.
+            if !crate::config::disabled() {
+                let _ = crate::history::on_run_finished(&mut report);
+            }
+            tracing::info!(
+                target: "monitor",
+                pipeline = %report.pipeline,
+                run_id = %report.run_id,
+                status = report.status.as_str(),
+                duration_ms = report.duration_ms,
+                steps = report.steps.len(),
+                queries = report.queries.len(),
+                errors = report.errors.len() as u64 + report.errors_not_kept,
+                "pipeline finished"
+            );
+            deliver(&report);
+        });
+        report
+    }
+}
+
+impl Drop for Run {
+    fn drop(&mut self) {
+        if !self.finished {
+            let _ = self.close(std::thread::panicking());
+        }
+    }
+}
+
+/// A cloneable, `Send + Sync` handle to a run: enter it on any thread or task.
+#[derive(Debug, Clone)]
+pub struct RunHandle {
+    state: Arc<RunState>,
+}
+
+impl RunHandle {
+    /// The run a call finishing on this thread right now would attach to (the entered run,
+    /// else the ambient one), if any. Handy to pass the run on to threads a step spawns.
+    #[must_use]
+    pub fn current() -> Option<RunHandle> {
+        run::current().map(|state| RunHandle { state })
+    }
+
+    /// Makes this run the current thread's run until the returned guard is dropped (the previous
+    /// one is restored then). Calls finishing on this thread meanwhile attach to this run, even
+    /// when another run is ambient. The guard is not `Send`: it belongs to this thread.
+    pub fn enter(&self) -> EnteredRun {
+        let previous = run::enter(Arc::clone(&self.state));
+        EnteredRun {
+            previous: Some(previous),
+            _not_send: PhantomData,
+        }
+    }
+
+    /// Runs `f` with this run entered on the current thread.
+    pub fn in_scope<R>(&self, f: impl FnOnce() -> R) -> R {
+        let _entered = self.enter();
+        f()
+    }
+
+    /// Wraps a future so that this run is entered during each of its polls, wherever it is
+    /// polled (a tokio task moving between worker threads included).
+    pub fn instrument<F: Future>(&self, fut: F) -> Instrumented<F> {
+        run::hold_attach_point();
+        Instrumented {
+            inner: fut,
+            run: AttachPoint {
+                handle: self.clone(),
+            },
+        }
+    }
+
+    /// The pipeline's name.
+    #[must_use]
+    pub fn name(&self) -> &str {
+        &self.state.name
+    }
+
+    /// The run's id.
+    #[must_use]
+    pub fn run_id(&self) -> &str {
+        &self.state.run_id
+    }
+
+    /// Adds an RSS (and heap) reading taken now to the run's memory timeline.
+    pub fn record_memory_now(&self) {
+        if let Some(rss) = crate::memory::rss::current_rss() {
+            self.state
+                .record_memory(crate::base::clock::now_ticks(), rss, None);
+        }
+    }
+}
+
+/// The guard of [`RunHandle::enter`]; restores the thread's previous run on drop.
+#[derive(Debug)]
+#[must_use = "the run is entered only while this guard lives"]
+pub struct EnteredRun {
+    previous: Option<Option<Arc<RunState>>>,
+    _not_send: PhantomData<*const ()>,
+}
+
+impl Drop for EnteredRun {
+    fn drop(&mut self) {
+        if let Some(previous) = self.previous.take() {
+            run::exit(previous);
+        }
+    }
+}
+
+/// Keeps the fast-path counter raised while an instrumented future lives.
+#[derive(Debug)]
+struct AttachPoint {
+    handle: RunHandle,
+}
+
+impl Drop for AttachPoint {
+    fn drop(&mut self) {
+        run::release_attach_point();
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// A future that enters its run during each poll; made by [`RunHandle::instrument`].
+    #[derive(Debug)]
+    #[must_use = "futures do nothing unless polled"]
+    pub struct Instrumented<F> {
+        #[pin]
+        inner: F,
+        run: AttachPoint,
+    }
+}
+
+impl<F: Future> Future for Instrumented<F> {
+    type Output = F::Output;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
+        let this = self.project();
+        let _entered = this.run.handle.enter();
+        this.inner.poll(cx)
+    }
+}
+
+type Sink = Arc<dyn Fn(&Report) + Send + Sync>;
+
+static SINKS: RwLock<Vec<(u64, Sink)>> = RwLock::new(Vec::new());
+static NEXT_SINK: AtomicU64 = AtomicU64::new(1);
+static LAST_REPORT: ArcSwapOption<Report> = ArcSwapOption::const_empty();
+
+/// Identifies a sink added with [`add_report_sink`], to remove it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct SinkId(u64);
+
+/// Calls `sink` with the report of every run that finishes from now on (by [`Run::finish`] or
+/// by dropping the guard). History stores and exporters use this; a sink that panics is logged
+/// and skipped, never propagated into the pipeline.
+pub fn add_report_sink(sink: impl Fn(&Report) + Send + Sync + 'static) -> SinkId {
+    let id = NEXT_SINK.fetch_add(1, Relaxed);
+    match SINKS.write() {
+        Ok(mut sinks) => sinks.push((id, Arc::new(sink))),
+        Err(poisoned) => poisoned.into_inner().push((id, Arc::new(sink))),
+    }
+    SinkId(id)
+}
+
+/// Removes a sink added with [`add_report_sink`]; returns whether it was there.
+pub fn remove_report_sink(id: SinkId) -> bool {
+    let mut sinks = match SINKS.write() {
+        Ok(s) => s,
+        Err(poisoned) => poisoned.into_inner(),
+    };
+    let before = sinks.len();
+    sinks.retain(|(i, _)| *i != id.0);
+    sinks.len() != before
+}
+
+/// The report of the most recently finished run in this process, if any.
+#[must_use]
+pub fn last_report() -> Option<Arc<Report>> {
+    LAST_REPORT.load_full()
+}
+
+fn deliver(report: &Report) {
+    LAST_REPORT.store(Some(Arc::new(report.clone())));
+    let sinks: Vec<Sink> = match SINKS.read() {
+        Ok(s) => s.iter().map(|(_, f)| Arc::clone(f)).collect(),
+        Err(poisoned) => poisoned
+            .into_inner()
+            .iter()
+            .map(|(_, f)| Arc::clone(f))
+            .collect(),
+    };
+    for sink in sinks {
+        let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| sink(report)));
+        if outcome.is_err() {
+            tracing::error!(
+                target: "monitor",
+                pipeline = %report.pipeline,
+                run_id = %report.run_id,
+                "a report sink panicked; its output for this run is lost"
+            );
+        }
+    }
+}
+
+#[allow(clippy::cast_precision_loss)]
+fn ms(ns: u64) -> f64 {
+    ns as f64 / 1e6
+}
+
+fn rfc3339(unix_ms: u64) -> String {
+    let t = std::time::UNIX_EPOCH + std::time::Duration::from_millis(unix_ms);
+    humantime::format_rfc3339_millis(t).to_string()
+}
+
+fn site_report(entry: &run::RunSite, started_unix_ms: u64) -> SiteReport {
+    let v = entry.stats.load();
+    let site = SiteSnapshot::from_values(entry.site.metadata(), &v);
+    let rows_per_sec = match v.rows {
+        Some(rows) if v.total_ns > 0 => {
+            #[allow(clippy::cast_precision_loss)]
+            let r = rows as f64 / (v.total_ns as f64 / 1e9);
+            Some(r)
+        }
+        _ => None,
+    };
+    SiteReport {
+        site,
+        rows_per_sec,
+        rows_dropped: v.rows_in.map(|i| i.saturating_sub(v.rows_out_paired)),
+        plans: crate::query::explain_site::plans_of(entry.site)
+            .into_iter()
+            .filter(|p| p.captured_at_unix_ms >= started_unix_ms)
+            .collect(),
+        server: None,
+        baseline: None,
+    }
+}
+
+fn build_report(state: &RunState, end_ticks: u64) -> Report {
+    let duration_ns = state.offset_ns(end_ticks);
+    let mut sites: Vec<(u64, SiteReport)> = state
+        .sites
+        .iter()
+        .map(|entry| {
+            (
+                entry.first_start.load(Relaxed),
+                site_report(entry, state.started_unix_ms),
+            )
+        })
+        .filter(|(_, s)| s.site.calls > 0)
+        .collect();
+    sites.sort_by_key(|(first, _)| *first);
+    let (mut steps, mut queries) = (Vec::new(), Vec::new());
+    for (_, s) in sites {
+        match s.site.kind {
+            Kind::Step => steps.push(s),
+            Kind::Query => queries.push(s),
+        }
+    }
+
+    let errors: Vec<ErrorReport> = state
+        .errors
+        .iter()
+        .map(|e| {
+            let meta = e.site.metadata();
+            ErrorReport {
+                site: meta.name.to_owned(),
+                kind: meta.kind,
+                outcome: if e.panicked {
+                    ErrorOutcome::Panic
+                } else {
+                    ErrorOutcome::Error
+                },
+                error_type: e.error_type.map(str::to_owned),
+                message: e.message.clone(),
+                at_ms: ms(e.at_ns),
+                time: rfc3339(state.started_unix_ms.saturating_add(e.at_ns / 1_000_000)),
+            }
+        })
+        .collect();
+
+    let spans: Vec<CallSpan> = state
+        .spans
+        .iter()
+        .map(|s| CallSpan {
+            name: s.site.metadata().name.to_owned(),
+            kind: s.site.metadata().kind,
+            start_ms: ms(s.start_ns),
+            duration_ms: ms(s.duration_ns),
+            outcome: match s.outcome {
+                SpanOutcome::Ok => "ok",
+                SpanOutcome::Err => "error",
+                SpanOutcome::Panicked => "panic",
+                SpanOutcome::Cancelled => "cancelled",
+            }
+            .to_owned(),
+            rows: s.rows,
+            rss_peak: s.rss_peak,
+            heap_peak: s.heap_peak,
+        })
+        .collect();
+
+    let rss_end = crate::memory::rss::current_rss();
+    let run_start = state.rss_start.map(|rss| run::MemoryPoint {
+        at_ns: 0,
+        rss,
+        heap: None,
+        source: PointSource::RunStart,
+    });
+    let run_end = rss_end.map(|rss| run::MemoryPoint {
+        at_ns: duration_ns,
+        rss,
+        heap: None,
+        source: PointSource::RunEnd,
+    });
+    let mut points: Vec<&run::MemoryPoint> = run_start
+        .iter()
+        .chain(state.memory.iter())
+        .chain(run_end.iter())
+        .collect();
+    points.sort_by_key(|p| p.at_ns);
+    let memory_samples: Vec<MemorySample> = points
+        .iter()
+        .map(|p| MemorySample {
+            at_ms: ms(p.at_ns),
+            rss: p.rss,
+            heap: p.heap,
+            source: match p.source {
+                PointSource::RunStart => "run_start",
+                PointSource::CallStart => "call_start",
+                PointSource::CallEnd => "call_end",
+                PointSource::Sample => "sample",
+                PointSource::RunEnd => "run_end",
+            }
+            .to_owned(),
+        })
+        .collect();
+
+    let chunks: Vec<ChunkReport> = state
+        .chunks
+        .iter()
+        .map(|c| ChunkReport {
+            name: c.name.clone(),
+            index: c.index,
+            first_line: c.first_line,
+            rows_in: c.rows_in,
+            rows_out: c.rows_out,
+            skipped: c.skipped,
+            start_ms: ms(c.start_ns),
+            duration_ms: ms(c.duration_ns),
+            rss_peak: c.rss_peak,
+        })
+        .collect();
+
+    let rss_peak = [state.rss_start, rss_end]
+        .into_iter()
+        .chain(points.iter().map(|p| Some(p.rss)))
+        .chain(spans.iter().map(|s| s.rss_peak))
+        .chain(
+            steps
+                .iter()
+                .chain(&queries)
+                .map(|s| s.site.memory.rss_peak.map(|m| m.max)),
+        )
+        .chain(chunks.iter().map(|c| c.rss_peak))
+        .flatten()
+        .max();
+    let heap_peak = points
+        .iter()
+        .map(|p| p.heap)
+        .chain(
+            steps
+                .iter()
+                .chain(&queries)
+                .map(|s| s.site.memory.heap_peak.map(|m| m.max)),
+        )
+        .flatten()
+        .max();
+
+    // The call and error logs do not count what they drop (a full log costs a call one load);
+    // the per-site counts know the totals.
+    let all_sites = || steps.iter().chain(&queries);
+    let total_calls: u64 = all_sites().map(|s| s.site.calls).sum();
+    let total_errors: u64 = all_sites().map(|s| s.site.errors + s.site.panics).sum();
+    let calls_not_kept = total_calls.saturating_sub(spans.len() as u64);
+    let errors_not_kept = total_errors.saturating_sub(errors.len() as u64);
+
+    let failure = state.failure.get().cloned();
+    Report {
+        schema: SCHEMA.to_owned(),
+        pipeline: state.name.clone(),
+        run_id: state.run_id.clone(),
+        started_at: rfc3339(state.started_unix_ms),
+        started_at_unix_ms: state.started_unix_ms,
+        duration_ms: ms(duration_ns),
+        status: if failure.is_some() {
+            RunStatus::Failed
+        } else {
+            RunStatus::Ok
+        },
+        failure,
+        host: sysinfo::System::host_name(),
+        labels: state.labels.clone(),
+        steps,
+        queries,
+        errors,
+        errors_not_kept,
+        memory: RunMemory {
+            rss_start: state.rss_start,
+            rss_end,
+            rss_peak,
+            heap_peak,
+        },
+        timeline: Timeline {
+            calls: spans,
+            calls_not_kept,
+            memory: memory_samples,
+            memory_not_kept: state.memory.not_kept(),
+        },
+        chunks,
+        chunks_not_kept: state.chunks.not_kept(),
+        sites_not_tracked: state.sites_not_tracked.load(Relaxed),
+        regressions: Vec::new(),
+        improvements: Vec::new(),
+    }
+}
