@@ -60,7 +60,7 @@ pub use monitor_core::arrow;
 
 /// Pipeline runs and their reports: [`Pipeline::start`], [`Run::finish`], [`Report`].
 ///
-/// How calls attach to runs is described in [`monitor_core::run`].
+/// How calls attach to runs is described at [`Pipeline`].
 pub use monitor_core::{
     add_report_sink, last_report, remove_report_sink, report, EnteredRun, Instrumented, Pipeline,
     PipelineBuilder, Report, ReportError, Run, RunHandle, RunLimits, RunStatus, SinkId,

@@ -18,6 +18,8 @@
 //! assert_eq!(monitor_core::RowCount::row_count(&batch), Some(1000));
 //! assert!(monitor_core::arrow::batch_bytes([&batch]) >= 8000);
 //! ```
+//!
+//! May import: `call`.
 
 use crate::call::rows::{BatchRowCount, RowCount};
 pub use arrow_array::RecordBatch;

@@ -3,20 +3,22 @@
 //! Users depend on the `monitor` facade crate; this crate holds the mechanisms, one concept per
 //! folder, in layers that import downwards only (`docs/ARCHITECTURE.md` draws them):
 //!
-//! | layer | folder | owns |
+//! | layer | module | owns |
 //! |---|---|---|
-//! | 0 | `base` | the hot-path clock, bounded lock-free storage |
-//! | 1 | [`config`] | settings, where `monitor`'s own warnings go |
-//! | 2 | `background` | the sampler thread and the tables of running calls |
-//! | 3 | [`memory`] | RSS, high-water marks, the heap tracker, a call's true peak, scopes |
-//! | 4 | `call` | call sites, their stats, guards and futures, events, budgets, run attachment |
-//! | 5 | `query` | SQL redaction and parsing, plan capture and analysis per database |
-//! | 6 | [`report`] | snapshots and run reports, and their renderings |
-//! | 7 | `run` | pipeline runs and the listeners of finished runs |
-//! | 8 | [`history`], [`export`], [`lineage`] | what listens to runs and calls |
-//! | 9 | `init`, [`testing`], `chunked`, `arrow` | start-up, test support, integrations |
+//! | 0 | `base` | the hot-path clock, the RSS reading, the host name, bounded lock-free storage |
+//! | 1 | [`config`] | settings, the panic hook, where `monitor`'s own warnings go |
+//! | 2 | `site`, `redact` | what a call site is; SQL and error text as `monitor` shows it |
+//! | 3 | `background` | the sampler thread (running registered tasks), the tables of running calls |
+//! | 4 | [`memory`] | high-water marks, the heap tracker, a call's true peak, scopes |
+//! | 5 | `call` | call sites, their stats, guards and futures, events, budgets, run attachment |
+//! | 6 | `query` | plan capture and analysis per database, SQL parsing, `pg_stat_statements` |
+//! | 7 | [`report`] | snapshots and run reports, and their renderings |
+//! | 8 | `run` | pipeline runs and the one list of what hears about them |
+//! | 9 | [`history`], [`export`], [`lineage`] | the listeners of runs |
+//! | 10 | `init`, [`testing`], `chunked`, `arrow` | start-up, test support, integrations |
 //!
-//! This file only declares the folders and re-exports what the facade shows.
+//! This file only declares the modules, re-exports what the facade shows, and hands the layers
+//! below the one start-up (`start_up`).
 #![cfg_attr(
     not(test),
     deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
@@ -34,19 +36,30 @@ pub mod chunked;
 pub mod config;
 pub mod export;
 pub mod history;
+mod init;
 pub mod lineage;
 pub mod memory;
 mod query;
+mod redact;
 pub mod report;
 mod run;
+mod site;
 pub mod testing;
 
+/// The one named initialisation ([`init::start_up`]), for the layers below it to trigger: the
+/// first call site, pipeline, memory scope or report sink. The crate root hands it down, so no
+/// folder names a folder above its own (`docs/ARCHITECTURE.md`).
+pub(crate) fn start_up() {
+    init::start_up();
+}
+
+pub use base::rss;
 pub use call::{histogram, probe, rows};
-pub use memory::{rss, scope as memory_scope};
+pub use memory::scope as memory_scope;
 pub use query::{explain, explain_site, pg_stat, plan, sql};
 
 pub use call::attach::RunLimits;
-pub use call::callsite::{Callsite, DatasetName, Kind, Metadata};
+pub use call::callsite::Callsite;
 pub use call::future::{ExplainedFuture, MonitoredFuture};
 pub use call::guard::{
     call_once, CallGuard, CallSummary, Guard, MemoryMode, TimedGuard, Tracked, Untracked,
@@ -67,9 +80,10 @@ pub use report::snapshot::{
 };
 pub use report::{Report, ReportError, RunStatus};
 pub use run::pipeline::{
-    add_report_sink, last_report, remove_report_sink, EnteredRun, Instrumented, Pipeline,
-    PipelineBuilder, Run, RunHandle, SinkId,
+    last_report, EnteredRun, Instrumented, Pipeline, PipelineBuilder, Run, RunHandle,
 };
+pub use run::{add_report_sink, remove_report_sink, SinkId};
+pub use site::{DatasetName, Kind, Metadata};
 
 /// Not public API: what this crate's own tests, benchmarks and the workspace's test programs
 /// read from inside the runtime (the in-flight table, the sampler, high-water marks). May change

@@ -14,6 +14,8 @@
 //!
 //! Tests that finish pipeline runs call [`without_history`] first, so their runs are neither
 //! written into the project's history nor compared with it.
+//!
+//! May import: `history`.
 
 use std::collections::BTreeMap;
 use std::fmt;

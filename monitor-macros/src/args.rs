@@ -71,11 +71,26 @@ pub(crate) fn set_once<T>(
     attr: &str,
     opt: &str,
 ) -> syn::Result<()> {
+    set_once_or(
+        slot,
+        value,
+        span,
+        attr,
+        &format!("option `{opt}` is given more than once"),
+    )
+}
+
+/// [`set_once`] with the whole complaint given: for options whose name is not one word
+/// (`explain(conn = ..)`), or that share a slot (`explain(mode = ..)` and `explain(every = ..)`).
+pub(crate) fn set_once_or<T>(
+    slot: &mut Option<T>,
+    value: T,
+    span: Span,
+    attr: &str,
+    complaint: &str,
+) -> syn::Result<()> {
     if slot.is_some() {
-        return Err(syn::Error::new(
-            span,
-            format!("`#[{attr}]`: option `{opt}` is given more than once"),
-        ));
+        return Err(syn::Error::new(span, format!("`#[{attr}]`: {complaint}")));
     }
     *slot = Some(value);
     Ok(())

@@ -17,6 +17,7 @@
 //! `#[async_trait]` method, `Box::pin(async move { .. })`) are explained: the capture runs in an
 //! outer `async move` block after the inner future has completed.
 
+use crate::args::set_once_or;
 use proc_macro2::{Span, TokenStream};
 use quote::{format_ident, quote, quote_spanned};
 use syn::parse::ParseStream;
@@ -64,28 +65,20 @@ impl ExplainArgs {
         let mut conn: Option<Ident> = None;
         let mut sql: Option<syn::Path> = None;
         let mut mode: Option<(Mode, Span)> = None;
-        let mut analyze = false;
-        let dup = |what: &str, at: Span| {
-            syn::Error::new(
-                at,
-                format!("`#[{attr}]`: `explain({what} = ..)` is given more than once"),
-            )
-        };
+        let mut analyze: Option<()> = None;
+        let twice = |what: &str| format!("`explain({what})` is given more than once");
+        let either = "give either `explain(mode = ..)` or `explain(every = ..)`, once";
         while !content.is_empty() {
             let la = content.lookahead1();
             let at = content.span();
             if la.peek(kw::conn) {
                 content.parse::<kw::conn>()?;
                 let id = arg_ident(&content, attr, "conn")?;
-                if conn.replace(id).is_some() {
-                    return Err(dup("conn", at));
-                }
+                set_once_or(&mut conn, id, at, attr, &twice("conn = .."))?;
             } else if la.peek(kw::sql) {
                 content.parse::<kw::sql>()?;
                 let path = sql_path(&content, attr)?;
-                if sql.replace(path).is_some() {
-                    return Err(dup("sql", at));
-                }
+                set_once_or(&mut sql, path, at, attr, &twice("sql = .."))?;
             } else if la.peek(kw::mode) {
                 content.parse::<kw::mode>()?;
                 content.parse::<Token![=]>()?;
@@ -105,9 +98,7 @@ impl ExplainArgs {
                         ))
                     }
                 };
-                if mode.replace((m, at)).is_some() {
-                    return Err(syn::Error::new(at, format!("`#[{attr}]`: give either `explain(mode = ..)` or `explain(every = ..)`, once")));
-                }
+                set_once_or(&mut mode, (m, at), at, attr, either)?;
             } else if la.peek(kw::every) {
                 content.parse::<kw::every>()?;
                 content.parse::<Token![=]>()?;
@@ -124,18 +115,10 @@ impl ExplainArgs {
                         format!("`#[{attr}]`: `explain(every = N)` needs N of at least 1"),
                     ));
                 }
-                if mode.replace((Mode::Every(n), at)).is_some() {
-                    return Err(syn::Error::new(at, format!("`#[{attr}]`: give either `explain(mode = ..)` or `explain(every = ..)`, once")));
-                }
+                set_once_or(&mut mode, (Mode::Every(n), at), at, attr, either)?;
             } else if la.peek(kw::analyze) {
                 content.parse::<kw::analyze>()?;
-                if analyze {
-                    return Err(syn::Error::new(
-                        at,
-                        format!("`#[{attr}]`: `explain(analyze)` is given more than once"),
-                    ));
-                }
-                analyze = true;
+                set_once_or(&mut analyze, (), at, attr, &twice("analyze"))?;
             } else {
                 let e = la.error();
                 return Err(syn::Error::new(
@@ -159,7 +142,7 @@ impl ExplainArgs {
             conn: conn.ok_or_else(|| missing("conn"))?,
             sql: sql.ok_or_else(|| missing("sql"))?,
             mode: mode.map_or(Mode::Slow, |(m, _)| m),
-            analyze,
+            analyze: analyze.is_some(),
         })
     }
 }

@@ -18,7 +18,7 @@
 //! slot is never reused while a reader holds it: a release that finds pins sets `RELEASED`, and
 //! the last unpin of a `RELEASED` slot frees it. Nobody ever waits for anybody.
 
-use crate::call::callsite::Callsite;
+use crate::site::Metadata;
 use std::cell::Cell;
 use std::ptr;
 use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicU32, AtomicU64, AtomicUsize, Ordering};
@@ -40,7 +40,7 @@ const PIN: u32 = 4;
 #[repr(align(128))] // two cache lines: claims on neighbouring slots do not false-share
 pub struct Slot {
     state: AtomicU32,
-    site: AtomicPtr<Callsite>,
+    site: AtomicPtr<Metadata>,
     start_ticks: AtomicU64,
     /// Set (release) once the memory fields below are written; the sampler skips slots without it.
     memory: AtomicBool,
@@ -74,9 +74,9 @@ impl Slot {
 
     /// The call site, or `None` for a [`memory_scope`](crate::memory::scope()) block.
     #[must_use]
-    pub fn site(&self) -> Option<&'static Callsite> {
+    pub fn site(&self) -> Option<&'static Metadata> {
         let p = self.site.load(Ordering::Relaxed);
-        // SAFETY: only `&'static Callsite`s (or null) are ever stored.
+        // SAFETY: only `&'static Metadata`s (or null) are ever stored.
         unsafe { p.cast_const().as_ref() }
     }
 
@@ -260,7 +260,7 @@ fn release(s: &Slot) {
 ///
 /// Starts the background thread if it is not running.
 #[must_use]
-pub fn claim(site: Option<&'static Callsite>, start_ticks: u64) -> Option<InFlight> {
+pub fn claim(site: Option<&'static Metadata>, start_ticks: u64) -> Option<InFlight> {
     let hint = start_hint();
     for k in 0..SLOTS {
         let i = (hint + k) % SLOTS;
@@ -302,7 +302,7 @@ pub fn claim(site: Option<&'static Callsite>, start_ticks: u64) -> Option<InFlig
 /// track memory), taken only while at most half the table is in use: thousands of concurrent
 /// async queries must not leave memory-tracking calls without slots.
 #[must_use]
-pub(crate) fn claim_to_watch(site: &'static Callsite) -> Option<InFlight> {
+pub(crate) fn claim_to_watch(site: &'static Metadata) -> Option<InFlight> {
     if active_count() >= SLOTS / 2 {
         return None;
     }

@@ -12,7 +12,7 @@
 //! queries are not watched while they run (they still warn when they end). Async queries move
 //! between threads and use in-flight slots instead.
 
-use crate::call::callsite::Callsite;
+use crate::site::Metadata;
 use std::cell::{Cell, RefCell};
 use std::ptr;
 use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicU64, AtomicUsize, Ordering};
@@ -27,7 +27,7 @@ pub(crate) struct Record {
     /// Whether a live thread owns this record.
     owned: AtomicBool,
     /// The running query's site; null while none runs.
-    site: AtomicPtr<Callsite>,
+    site: AtomicPtr<Metadata>,
     /// Clock ticks at the running query's entry (written before `site`).
     start_ticks: AtomicU64,
     /// `start_ticks` of the last call reported as still running, so each call warns once.
@@ -112,7 +112,7 @@ pub(crate) struct Reserved(&'static Record);
 impl Reserved {
     /// Publishes the running query: its start first, then its site.
     #[inline]
-    pub(crate) fn start(self, site: &'static Callsite, start_ticks: u64) -> Running {
+    pub(crate) fn start(self, site: &'static Metadata, start_ticks: u64) -> Running {
         self.0.start_ticks.store(start_ticks, Ordering::Relaxed);
         self.0
             .site
@@ -144,7 +144,7 @@ pub(crate) fn any() -> bool {
 
 /// Calls `f(site, start_ticks, report_once)` for every running query; `report_once()` is `true`
 /// the first time it is called for that call.
-pub(crate) fn for_each(mut f: impl FnMut(&'static Callsite, u64, &dyn Fn() -> bool)) {
+pub(crate) fn for_each(mut f: impl FnMut(&'static Metadata, u64, &dyn Fn() -> bool)) {
     let high = HIGH.load(Ordering::Acquire).min(RECORDS);
     for r in &TABLE[..high] {
         let site = r.site.load(Ordering::Acquire);
@@ -157,8 +157,8 @@ pub(crate) fn for_each(mut f: impl FnMut(&'static Callsite, u64, &dyn Fn() -> bo
         if r.site.load(Ordering::Acquire) != site {
             continue;
         }
-        // SAFETY: a non-null site was stored from a `&'static Callsite`.
-        let site: &'static Callsite = unsafe { &*site };
+        // SAFETY: a non-null site was stored from a `&'static Metadata`.
+        let site: &'static Metadata = unsafe { &*site };
         f(site, start, &|| {
             r.reported.swap(start, Ordering::Relaxed) != start
         });
@@ -168,15 +168,15 @@ pub(crate) fn for_each(mut f: impl FnMut(&'static Callsite, u64, &dyn Fn() -> bo
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::call::callsite::{Kind, Metadata};
+    use crate::site::{Kind, Metadata};
 
-    static SITE: Callsite = Callsite::new(Metadata::new(
+    static SITE: Metadata = Metadata::new(
         "running_test",
         Kind::Query,
         module_path!(),
         file!(),
         line!(),
-    ));
+    );
 
     fn running_here() -> Vec<u64> {
         let mut out = Vec::new();

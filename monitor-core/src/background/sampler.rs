@@ -3,7 +3,7 @@
 //! It exists only while some monitored call is in flight ([`crate::background::inflight`]): the first claim
 //! starts it, and once nothing has been in flight for [`LINGER`] it exits, so an idle process
 //! has no extra thread. Every `MONITOR_SAMPLE_INTERVAL` (default 10 ms) it runs each of
-//! [`TASKS`] in order. Tasks must be cheap, must not block, and must not panic.
+//! the tasks registered with `register_task`, in order. Tasks must be cheap, must not block, and must not panic.
 //!
 //! Starting and stopping race-free without a lock: a claim increments the in-flight count and
 //! then reads the thread's state; the thread, before exiting, sets the state to stopped and then
@@ -17,6 +17,7 @@ use std::sync::atomic::{
     AtomicU64, AtomicU8,
     Ordering::{Relaxed, SeqCst},
 };
+use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 /// The thread's name, as shown in `/proc/self/task/*/comm`, `top -H` and debuggers.
@@ -29,7 +30,7 @@ pub const LINGER: Duration = Duration::from_millis(100);
 /// What a periodic task is told about the tick it runs in.
 #[derive(Debug)]
 pub struct Tick {
-    /// [`clock::now_ticks`] at the start of the tick.
+    /// `clock::now_ticks` at the start of the tick.
     pub now_ticks: u64,
     /// This tick's number: ticks begun before it since the process started (across thread
     /// restarts). [`ticks`] already counts this one while it runs.
@@ -41,18 +42,24 @@ impl Tick {
     /// The process's RSS, read by the first task of the tick that asks and shared with the
     /// others (the memory task and the runs' timelines want the same reading).
     pub fn rss(&self) -> Option<u64> {
-        *self.rss.get_or_init(crate::memory::rss::current_rss)
+        *self.rss.get_or_init(crate::base::rss::current_rss)
     }
 }
 
-/// The periodic tasks, run in this order at every tick while calls are in flight. Each is one
-/// plain function; another mechanism that needs a periodic look at the in-flight calls (a
-/// watchdog for calls running past their threshold) adds itself here.
-pub const TASKS: &[fn(&Tick)] = &[
-    crate::memory::per_call::sample,
-    crate::call::attach::sample,
-    crate::call::watchdog::check,
-];
+/// At most this many periodic tasks (three exist: memory peaks, run timelines, the watchdog).
+const MAX_TASKS: usize = 8;
+
+/// The periodic tasks, in the order they were registered; the first empty slot ends the list.
+static TASKS: [OnceLock<fn(&Tick)>; MAX_TASKS] = [const { OnceLock::new() }; MAX_TASKS];
+
+/// Adds a task that runs at every tick while calls are in flight, after those registered before
+/// it. The start-up (`crate::init`) registers each of the runtime's tasks once; this thread knows
+/// nothing of what they do, so nothing here names a layer above.
+pub(crate) fn register_task(task: fn(&Tick)) {
+    if !TASKS.iter().any(|slot| slot.set(task).is_ok()) {
+        debug_assert!(false, "more than {MAX_TASKS} sampler tasks");
+    }
+}
 
 const STOPPED: u8 = 0;
 const RUNNING: u8 = 1;
@@ -160,14 +167,14 @@ fn run() {
     }
 }
 
-/// One tick: every task in [`TASKS`], in order.
+/// One tick: every registered task, in order.
 fn tick() {
     let t = Tick {
         now_ticks: clock::now_ticks(),
         count: TICKS.fetch_add(1, SeqCst),
         rss: OnceCell::new(),
     };
-    for task in TASKS {
+    for task in TASKS.iter().map_while(OnceLock::get) {
         task(&t);
     }
 }

@@ -45,6 +45,13 @@ pub fn unix_millis() -> u64 {
         .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
 }
 
+/// Nanoseconds as milliseconds, the unit of every duration in events and reports.
+#[allow(clippy::cast_precision_loss)]
+#[must_use]
+pub(crate) fn ms(ns: u64) -> f64 {
+    ns as f64 / 1e6
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,7 +1,10 @@
 //! The leaf layer: mechanisms every other folder may use and that name nothing else in the
-//! crate: the hot-path clock and the bounded lock-free storage runs are kept in.
+//! crate: the hot-path clock, the process's RSS read cheaply (the sampler thread and every call
+//! that tracks memory read it), and the bounded lock-free storage runs are kept in.
 //!
 //! May import: nothing from this crate.
 
 pub mod clock;
+pub mod host;
+pub mod rss;
 pub mod slots;

@@ -104,7 +104,7 @@ pub(crate) fn unregister_live(run: &Arc<RunState>) {
     live.retain(|w| w.strong_count() > 0 && !std::ptr::eq(w.as_ptr(), Arc::as_ptr(run)));
 }
 
-/// The sampler's task ([`crate::background::sampler::TASKS`]): adds an RSS (and heap) reading to every
+/// The sampler's task (registered with [`crate::background::sampler::register_task`]): adds an RSS (and heap) reading to every
 /// unfinished run's memory timeline. A run keeps a reading when at least 1/1000 of its elapsed
 /// time (and at least one interval) has passed since its last one, so a long run's timeline
 /// stays within its bound: about 1000 readings per tenfold of run time.
@@ -341,7 +341,7 @@ impl RunState {
             run_id,
             labels,
             started_unix_ms: clock::unix_millis(),
-            rss_start: crate::memory::rss::current_rss(),
+            rss_start: crate::base::rss::current_rss(),
             sites: LazySlots::new(max_sites),
             sites_not_tracked: AtomicU64::new(0),
             errors: BoundedLog::new(limits.max_errors),
@@ -402,7 +402,7 @@ impl RunState {
                     site,
                     panicked: false,
                     error_type: Some(e.label()),
-                    message: crate::query::sql::error_message(site.metadata().kind, &e),
+                    message: crate::redact::error_message(site.metadata().kind, &e),
                     at_ns: end_ns,
                 });
             }
@@ -411,7 +411,7 @@ impl RunState {
                     site,
                     panicked: true,
                     error_type: None,
-                    message: crate::call::panic_text::of_call(
+                    message: crate::call::events::panic_of_call(
                         site.metadata().kind,
                         rec.start_ticks,
                     )

@@ -3,176 +3,12 @@
 //! The macros emit `static __MONITOR_CALLSITE: Callsite = Callsite::new(Metadata::new(..))` inside
 //! the function, so finding a function's stats on the hot path is a pointer, never a lookup by
 //! name. The first call registers the site in a lock-free intrusive list (a CAS on the list head,
-//! as `tracing-core` does) so that [`crate::report::snapshot()`] and the exporters can walk every site.
+//! as `tracing-core` does) so that [`crate::snapshot()`] and the exporters can walk every site.
 
 use crate::call::stats::SiteStats;
+pub use crate::site::{DatasetName, Kind, Metadata};
 use std::ptr;
 use std::sync::atomic::{AtomicPtr, AtomicU32, AtomicU8, Ordering};
-
-/// What an annotated function is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Kind {
-    /// `#[monitor_step]`: a pipeline step.
-    Step,
-    /// `#[monitor_query("name")]`: a database call.
-    Query,
-}
-
-impl Kind {
-    /// `"step"` or `"query"`.
-    #[must_use]
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            Kind::Step => "step",
-            Kind::Query => "query",
-        }
-    }
-}
-
-/// A dataset named in `#[monitor_step(inputs = "..", outputs = "..")]`: its OpenLineage
-/// namespace and name, split by the macro at compile time (see [`crate::lineage`]).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct DatasetName {
-    /// Where the dataset lives: `file`, `postgres://db:5432`, `sqlite://shop.sqlite`, ...
-    pub namespace: &'static str,
-    /// The dataset within its namespace: a path, `db.schema.table`, ...
-    pub name: &'static str,
-}
-
-impl DatasetName {
-    /// A dataset name.
-    #[must_use]
-    pub const fn new(namespace: &'static str, name: &'static str) -> Self {
-        DatasetName { namespace, name }
-    }
-}
-
-/// Static description of a call site, written by the macros with `const fn` setters so that new
-/// options never break previously generated code.
-#[derive(Debug, Clone, Copy)]
-pub struct Metadata {
-    /// The step or query name.
-    pub name: &'static str,
-    /// Step or query.
-    pub kind: Kind,
-    /// `module_path!()` of the annotated function.
-    pub module_path: &'static str,
-    /// `file!()` of the annotated function.
-    pub file: &'static str,
-    /// `line!()` of the annotated function.
-    pub line: u32,
-    /// Per-site slow threshold in nanoseconds; 0 means "use the global threshold".
-    pub slow_ns: u64,
-    /// Whether to read RSS at entry and exit and track the call's peak.
-    pub memory: bool,
-    /// Per-site memory warning threshold in bytes; 0 means "use the global threshold".
-    pub memory_warn: u64,
-    /// Peak-memory budget in bytes; 0 means none.
-    pub max_peak: u64,
-    /// Duration budget in nanoseconds; 0 means none.
-    pub max_duration_ns: u64,
-    /// Whether the return value carries a row count (`#[monitor_step(rows)]`).
-    pub rows: bool,
-    /// Whether the site captures plans (`explain(..)`): its slow warning waits for the plan.
-    pub explain: bool,
-    /// Datasets the site reads (`inputs = ".."`), for OpenLineage.
-    pub inputs: &'static [DatasetName],
-    /// Datasets the site writes (`outputs = ".."`), for OpenLineage.
-    pub outputs: &'static [DatasetName],
-}
-
-impl Metadata {
-    /// Metadata with every option at its default: steps track memory, queries time only.
-    #[must_use]
-    pub const fn new(
-        name: &'static str,
-        kind: Kind,
-        module_path: &'static str,
-        file: &'static str,
-        line: u32,
-    ) -> Self {
-        Metadata {
-            name,
-            kind,
-            module_path,
-            file,
-            line,
-            slow_ns: 0,
-            memory: matches!(kind, Kind::Step),
-            memory_warn: 0,
-            max_peak: 0,
-            max_duration_ns: 0,
-            rows: false,
-            explain: false,
-            inputs: &[],
-            outputs: &[],
-        }
-    }
-
-    /// Sets the slow threshold (nanoseconds).
-    #[must_use]
-    pub const fn slow_ns(mut self, ns: u64) -> Self {
-        self.slow_ns = ns;
-        self
-    }
-
-    /// Turns RSS tracking on or off.
-    #[must_use]
-    pub const fn memory(mut self, on: bool) -> Self {
-        self.memory = on;
-        self
-    }
-
-    /// Sets the memory warning threshold (bytes).
-    #[must_use]
-    pub const fn memory_warn(mut self, bytes: u64) -> Self {
-        self.memory_warn = bytes;
-        self
-    }
-
-    /// Sets the peak-memory budget (bytes).
-    #[must_use]
-    pub const fn max_peak(mut self, bytes: u64) -> Self {
-        self.max_peak = bytes;
-        self
-    }
-
-    /// Sets the duration budget (nanoseconds).
-    #[must_use]
-    pub const fn max_duration_ns(mut self, ns: u64) -> Self {
-        self.max_duration_ns = ns;
-        self
-    }
-
-    /// Marks the site as capturing plans (`explain(..)`).
-    #[must_use]
-    pub const fn explain(mut self, on: bool) -> Self {
-        self.explain = on;
-        self
-    }
-
-    /// Sets the datasets the site reads (`inputs = ".."`).
-    #[must_use]
-    pub const fn inputs(mut self, datasets: &'static [DatasetName]) -> Self {
-        self.inputs = datasets;
-        self
-    }
-
-    /// Sets the datasets the site writes (`outputs = ".."`).
-    #[must_use]
-    pub const fn outputs(mut self, datasets: &'static [DatasetName]) -> Self {
-        self.outputs = datasets;
-        self
-    }
-
-    /// Marks the return value as carrying a row count.
-    #[must_use]
-    pub const fn rows(mut self, on: bool) -> Self {
-        self.rows = on;
-        self
-    }
-}
 
 const UNREGISTERED: u8 = 0;
 const REGISTERING: u8 = 1;
@@ -247,7 +83,7 @@ impl Callsite {
             Ordering::Acquire,
         ) {
             Ok(_) => {
-                crate::config::ensure_init();
+                crate::start_up();
                 let id = NEXT_ID.fetch_add(1, Ordering::Relaxed);
                 self.id.store(id, Ordering::Release);
                 let me = ptr::from_ref(self).cast_mut();

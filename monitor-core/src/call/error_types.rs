@@ -16,6 +16,9 @@
 //! over, so in a rare race one kind can take two slots; [`ErrorTypeCounts::load`] adds those
 //! together.
 
+/// The label value that stands for every kind past the bound (exporters fold their label values
+/// past their own bound into it too).
+pub const OVERFLOW: &str = "__other__";
 use std::fmt;
 use std::sync::atomic::{AtomicPtr, AtomicU64, AtomicUsize, Ordering};
 

@@ -23,10 +23,14 @@ use crate::call::callsite::{Kind, Metadata};
 use crate::call::stats::{CallRecord, Outcome};
 pub(crate) use crate::config::stderr_events::surfaced;
 
-#[allow(clippy::cast_precision_loss)]
-pub(crate) fn ms(ns: u64) -> f64 {
-    ns as f64 / 1e6
+/// The text of a call's own panic, as reports and events show it: redacted like the errors of
+/// the same kind of site (a query's quoted literals become `?`).
+pub(crate) fn panic_of_call(kind: crate::site::Kind, start_ticks: u64) -> Option<String> {
+    crate::config::panic_text::since(start_ticks)
+        .map(|text| crate::redact::error_message(kind, &text))
 }
+
+pub(crate) use crate::base::clock::ms;
 
 /// Emits the completion (or failure) event of one call.
 ///
@@ -91,7 +95,7 @@ fn emit_call_finished(meta: &Metadata, rec: &CallRecord<'_>) {
             kind = meta.kind.as_str(),
             duration_ms = ms(rec.duration_ns),
             error_type = e.label(),
-            error = %crate::query::sql::error_message(meta.kind, &e),
+            error = %crate::redact::error_message(meta.kind, &e),
             "call returned an error"
         ),
         Outcome::Panicked => tracing::error!(
@@ -99,7 +103,7 @@ fn emit_call_finished(meta: &Metadata, rec: &CallRecord<'_>) {
             name = meta.name,
             kind = meta.kind.as_str(),
             duration_ms = ms(rec.duration_ns),
-            panic = crate::call::panic_text::of_call(meta.kind, rec.start_ticks),
+            panic = panic_of_call(meta.kind, rec.start_ticks),
             "call panicked"
         ),
         Outcome::Cancelled => tracing::debug!(
@@ -156,74 +160,6 @@ pub(crate) fn budget_passed(meta: &Metadata, budget: &'static str, limit: u64, v
             "budget passed"
         );
     });
-}
-
-/// Emits the slow-query warning of an `explain(..)` site, with its plan when one was captured.
-/// The SQL and plan are normalized and redacted (see [`crate::query::sql`]).
-#[cold]
-pub(crate) fn slow_query_with_plan(
-    meta: &Metadata,
-    duration_ns: u64,
-    threshold_ns: u64,
-    plan: Option<&crate::query::plan::Plan>,
-) {
-    let Some(p) = plan else {
-        return slow_query(meta, duration_ns, threshold_ns);
-    };
-    surfaced(|| {
-        tracing::warn!(
-            target: "monitor",
-            name = meta.name,
-            kind = meta.kind.as_str(),
-            duration_ms = ms(duration_ns),
-            threshold_ms = ms(threshold_ns),
-            sql = %p.sql,
-            plan = %p.text,
-            findings = %p.findings_summary(),
-            "slow query"
-        );
-    });
-}
-
-/// Emits a plan captured outside a slow call (`mode = "always"` or `every = N`).
-#[cold]
-pub(crate) fn plan_captured(meta: &Metadata, duration_ns: u64, p: &crate::query::plan::Plan) {
-    tracing::debug!(
-        target: "monitor",
-        name = meta.name,
-        kind = meta.kind.as_str(),
-        duration_ms = ms(duration_ns),
-        sql = %p.sql,
-        plan = %p.text,
-        findings = %p.findings_summary(),
-        "query plan captured"
-    );
-}
-
-/// Emits a failed plan capture (the call itself is unaffected).
-#[cold]
-pub(crate) fn plan_capture_failed(meta: &Metadata, error: &crate::query::explain::ExplainError) {
-    surfaced(|| {
-        tracing::warn!(
-            target: "monitor",
-            name = meta.name,
-            kind = meta.kind.as_str(),
-            error = %error,
-            "query plan capture failed"
-        );
-    });
-}
-
-/// Emits the one `debug` event of a capture that was skipped (see `ExplainError::skipped`).
-#[cold]
-pub(crate) fn plan_capture_skipped(meta: &Metadata, reason: &crate::query::explain::ExplainError) {
-    tracing::debug!(
-        target: "monitor",
-        name = meta.name,
-        kind = meta.kind.as_str(),
-        reason = %reason,
-        "query plan capture skipped"
-    );
 }
 
 /// Emits the watchdog's report of a query still running past its threshold.

@@ -2,7 +2,6 @@
 
 use crate::background::inflight::InFlight;
 use crate::base::clock;
-use crate::call::callsite::Metadata;
 use crate::call::callsite::{Callsite, Kind};
 use crate::call::rows::{self, RowTally};
 use crate::call::stats::{CallRecord, MemoryFigures, Outcome};
@@ -52,7 +51,7 @@ impl MemoryMode for Tracked {
     fn enter(site: &'static Callsite) -> Self::Scope {
         site.metadata()
             .memory
-            .then(|| MemoryScope::enter(Some(site)))
+            .then(|| MemoryScope::enter(Some(site.metadata())))
     }
 
     #[inline]
@@ -182,7 +181,10 @@ impl<M: MemoryMode> CallStart<M> {
         let (reserved, slot) = match (watched, sync) {
             (false, _) => (None, None),
             (true, true) => (crate::background::running::reserve(), None),
-            (true, false) => (None, crate::background::inflight::claim_to_watch(site)),
+            (true, false) => (
+                None,
+                crate::background::inflight::claim_to_watch(site.metadata()),
+            ),
         };
         let start_ticks = clock::now_ticks();
         if let Some(slot) = M::slot(&memory).or(slot.as_ref()) {
@@ -191,7 +193,7 @@ impl<M: MemoryMode> CallStart<M> {
         let watch = match (reserved, slot) {
             (Some(r), _) => {
                 crate::background::sampler::ensure_running_for_queries();
-                Some(Watch::Thread(r.start(site, start_ticks)))
+                Some(Watch::Thread(r.start(site.metadata(), start_ticks)))
             }
             (None, Some(slot)) => Some(Watch::Slot(slot)),
             (None, None) => None,
@@ -250,16 +252,6 @@ impl Drop for CallSummary {
     }
 }
 
-/// The slow threshold of a site: its own, else the global one for queries; none for steps.
-#[inline]
-pub(crate) fn slow_threshold_ns(meta: &Metadata) -> u64 {
-    match (meta.slow_ns, meta.kind) {
-        (0, Kind::Query) => crate::config::slow_query_ns(),
-        (0, Kind::Step) => u64::MAX,
-        (t, _) => t,
-    }
-}
-
 /// Marks a call's span (`MONITOR_SPANS`) failed the way OpenTelemetry reads it:
 /// `tracing-opentelemetry` turns `otel.status_code` into the span's status, and `error.type` is
 /// the semantic conventions' attribute for what failed (the error's kind, or `panic`).
@@ -288,7 +280,7 @@ pub(crate) fn complete<M: MemoryMode>(
     drop(start.watch);
     let duration_ns = clock::nanos_between(start.start_ticks, end.end_ticks);
     let memory = M::exit(start.memory);
-    let threshold = slow_threshold_ns(meta);
+    let threshold = meta.slow_threshold_ns();
     let slow = duration_ns >= threshold && !matches!(end.outcome, Outcome::Cancelled);
     let rec = CallRecord {
         start_ticks: start.start_ticks,

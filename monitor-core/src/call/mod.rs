@@ -5,7 +5,7 @@
 //! ([`budget`]), its panic text ([`panic_text`]), the run it attaches to ([`attach`]) and the
 //! watchdog's check of calls still running ([`watchdog`]).
 //!
-//! May import: `base`, `config`, `site`, `background`, `memory`.
+//! May import: `base`, `config`, `site`, `redact`, `background`, `memory`.
 
 pub mod attach;
 pub mod budget;
@@ -15,7 +15,6 @@ pub mod events;
 pub mod future;
 pub mod guard;
 pub mod histogram;
-pub mod panic_text;
 pub mod probe;
 pub mod rows;
 pub mod stats;

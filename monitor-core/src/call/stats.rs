@@ -5,6 +5,7 @@
 
 use crate::call::error_types::{ErrorTypeCounts, ErrorTypeValues};
 use crate::call::histogram::{AtomicHistogram, HistogramCounts};
+pub use crate::memory::per_call::MemoryFigures;
 use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 
@@ -33,7 +34,7 @@ impl fmt::Debug for Outcome<'_> {
 }
 
 /// A borrowed error, formatted lazily (only if a log line or report actually needs the text),
-/// with its kind: what exporters label errors with (see [`crate::call::error_types`]).
+/// with its kind: what exporters label errors with (see `crate::call::error_types`).
 #[derive(Clone, Copy)]
 pub struct ErrorText<'a> {
     shown: Shown<'a>,
@@ -117,29 +118,10 @@ impl fmt::Display for ErrorText<'_> {
     }
 }
 
-/// Memory figures of one call, in bytes. `None` means "not measured", never zero.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct MemoryFigures {
-    /// RSS at entry.
-    pub rss_start: Option<u64>,
-    /// RSS at exit.
-    pub rss_end: Option<u64>,
-    /// Highest RSS seen during the call (sampler and kernel high-water mark combined).
-    pub rss_peak: Option<u64>,
-    /// Highest live heap of the process during the call (needs `TrackingAllocator`).
-    pub heap_peak: Option<u64>,
-    /// Bytes allocated by the calling thread during the call (needs `TrackingAllocator`).
-    pub allocated: Option<u64>,
-    /// The in-flight table was full, so the background sampler could not fold its readings into
-    /// this call: `rss_peak`/`heap_peak` come from entry, exit and the high-water marks (which
-    /// the sampler stops resetting meanwhile), so a spike below the mark at entry can be missed.
-    pub peak_approximate: bool,
-}
-
 /// Everything one finished call reports.
 #[derive(Debug, Clone, Copy)]
 pub struct CallRecord<'a> {
-    /// Clock ticks at entry (see [`crate::base::clock`]).
+    /// Clock ticks at entry (see `crate::base::clock`).
     pub start_ticks: u64,
     /// Wall time of the call.
     pub duration_ns: u64,
@@ -417,7 +399,7 @@ pub struct StatsValues {
     pub busy_ns: Option<u64>,
     /// Calls that returned `Err`.
     pub errors: u64,
-    /// Those errors by kind, for the first [`crate::call::error_types::ERROR_TYPE_SLOTS`] kinds seen;
+    /// Those errors by kind, for the first `ERROR_TYPE_SLOTS` kinds seen;
     /// `errors` minus their sum were of further kinds.
     pub error_types: ErrorTypeValues,
     /// Calls that panicked.
@@ -460,14 +442,14 @@ impl StatsValues {
     }
 
     /// Errors by kind: the separately counted kinds in first-seen order, then
-    /// [`OVERFLOW`](crate::export::labels::OVERFLOW) for errors of further types. Sums to
+    /// [`OVERFLOW`](crate::call::error_types::OVERFLOW) for errors of further types. Sums to
     /// `errors`; empty when there were none.
     #[must_use]
     pub fn errors_by_type(&self) -> Vec<(&'static str, u64)> {
         let mut types: Vec<(&'static str, u64)> = self.error_types.iter().collect();
         let further = self.errors.saturating_sub(self.error_types.named_total());
         if further > 0 {
-            types.push((crate::export::labels::OVERFLOW, further));
+            types.push((crate::call::error_types::OVERFLOW, further));
         }
         types
     }

@@ -25,6 +25,8 @@
 //! With the `parquet` feature, `ParquetChunks` runs the same pass over a Parquet file, batch by
 //! batch (step `parquet_chunk`). Both passes keep their figures through one shared mechanism
 //! (`pass`: the chunk's step call, memory scope, run entry and progress), so they cannot drift.
+//!
+//! May import: `base`, `config`, `site`, `memory`, `call`, `report`, `run`, `arrow`.
 
 use crate::call::callsite::{Callsite, Kind, Metadata};
 use pass::{ChunkDone, Pass, Progressed, Unit};

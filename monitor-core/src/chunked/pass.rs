@@ -211,7 +211,7 @@ impl Pass {
             reporter: Reporter::new(progress, total, unit, name),
             run: crate::call::attach::current(),
             summary: ChunkSummary {
-                rss_start: crate::memory::rss::current_rss(),
+                rss_start: crate::base::rss::current_rss(),
                 ..ChunkSummary::default()
             },
             started: std::time::Instant::now(),

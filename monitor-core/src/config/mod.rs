@@ -16,7 +16,10 @@
 //!
 //! A bad value never panics: it produces one [`ConfigError`] naming the variable and the value,
 //! logged as a `warn` event, and the default stays in force.
+//!
+//! May import: `base`.
 
+pub(crate) mod panic_text;
 pub(crate) mod stderr_events;
 
 use std::fmt;
@@ -273,7 +276,7 @@ pub struct Config {
     /// Report queries still running past their slow threshold (see `crate::call::watchdog`).
     pub watchdog: bool,
     /// Chain a panic hook that keeps each panic's message for the run's error list and the
-    /// `call panicked` event (see `crate::call::panic_text`). Once installed the hook stays; turned off
+    /// `call panicked` event (see `crate::config::panic_text`). Once installed the hook stays; turned off
     /// later, the texts it keeps are no longer used.
     pub panic_text: bool,
     /// With no `tracing` subscriber installed, write monitor's `warn` and `error` events to
@@ -384,7 +387,7 @@ impl Config {
         PANIC_TEXT.store(self.panic_text, Relaxed);
         STDERR_WARNINGS.store(self.stderr_warnings, Relaxed);
         if self.panic_text {
-            crate::call::panic_text::install();
+            crate::config::panic_text::install();
         }
     }
 }
@@ -482,7 +485,8 @@ impl ConfigBuilder {
     }
 }
 
-/// Reads the environment once (on the first registration of any site, or the first config call).
+/// Reads the environment once (at the runtime's start-up, or the first config call), and
+/// installs the panic hook it asks for.
 pub fn ensure_init() {
     INIT.call_once(|| {
         // The clock's one-time calibration now, so that no monitored call pays for it.
@@ -490,9 +494,6 @@ pub fn ensure_init() {
         let (c, errors) = Config::from_env();
         c.store();
         report_errors(&errors);
-        // Exporters switched on by MONITOR_PROMETHEUS_ADDR & co. (read at scrape/flush time);
-        // a port already taken is a warning on stderr when no subscriber is installed.
-        crate::config::stderr_events::surfaced(crate::export::env::start_from_env);
     });
 }
 

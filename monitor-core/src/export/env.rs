@@ -138,7 +138,6 @@ impl ExportEnv {
 pub(crate) fn start_from_env() {
     let (env, errors) = ExportEnv::from_lookup(&|k| std::env::var(k).ok());
     report_errors(&errors);
-    super::install_report_sink();
     super::start(&env);
 }
 

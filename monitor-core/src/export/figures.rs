@@ -4,7 +4,7 @@
 //! functions annotated with the same step name are one series), applies the label bound of
 //! [`super::labels`], and folds each histogram into the fixed `le` bounds of [`super::buckets`].
 //! Nothing here runs on the per-call path: the sites are read with relaxed loads, as
-//! [`crate::report::snapshot()`] does.
+//! [`crate::snapshot()`] does.
 
 use super::buckets::{fold_into, LE_BUCKETS};
 use super::labels::{max_names, max_pipelines, OVERFLOW};
@@ -27,7 +27,7 @@ pub struct SiteFigures {
     /// Calls that returned `Err`.
     pub errors: u64,
     /// Those errors by kind (the error's `ErrorLabel`, else its type): at most
-    /// [`ERROR_TYPE_SLOTS`] named kinds in first-seen order, then [`OVERFLOW`] for errors of
+    /// `ERROR_TYPE_SLOTS` named kinds in first-seen order, then [`OVERFLOW`] for errors of
     /// further kinds. Sums to `errors`; empty when there were none.
     pub error_types: Vec<(&'static str, u64)>,
     /// Calls that panicked.

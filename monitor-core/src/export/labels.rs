@@ -12,7 +12,7 @@
 use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
 
 /// The label value that stands for every value past the bound.
-pub const OVERFLOW: &str = "__other__";
+pub use crate::call::error_types::OVERFLOW;
 
 /// Default bound on distinct `name` values per kind (steps, queries).
 pub const DEFAULT_MAX_NAMES: usize = 1000;

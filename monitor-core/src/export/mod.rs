@@ -13,9 +13,11 @@
 //! | `metrics` facade | `metrics_bridge` | `metrics` | `metrics_bridge::MetricsBridge::publish` |
 //! | Grafana dashboard, alert rules | [`grafana`] | (always built) | [`grafana::dashboard`], [`grafana::alert_rules`] |
 //!
-//! Pipeline runs reach the exporters through a report sink installed on the first monitored call
-//! or pipeline start: each finished [`Report`](crate::Report) becomes a [`RunSummary`] for
+//! Pipeline runs reach the exporters as one listener of runs (`ExportListener`, joined at
+//! start-up): each finished [`Report`](crate::Report) becomes a [`RunSummary`] for
 //! [`run_finished`], which records the `monitor_pipeline_*` figures and calls every [`RunHook`].
+//!
+//! May import: `base`, `config`, `site`, `call`, `report`, `run`.
 
 pub mod buckets;
 pub mod catalog;
@@ -155,10 +157,18 @@ impl<'a> RunSummary<'a> {
     }
 }
 
-/// Feeds every finished run's report to [`run_finished`] (installed once, with the environment's
-/// exporters, on the first monitored call or pipeline start).
-fn install_report_sink() {
-    crate::run::pipeline::add_report_sink(|report| run_finished(&RunSummary::from_report(report)));
+/// The exporters as a listener of pipeline runs (joined by the start-up): a run's start labels
+/// the step and query series with its pipeline, its end goes to [`run_finished`].
+pub(crate) struct ExportListener;
+
+impl crate::run::listeners::RunListener for ExportListener {
+    fn run_started(&self, run: &crate::call::attach::RunState) {
+        set_pipeline_name(&run.name);
+    }
+
+    fn run_finished(&self, report: &mut crate::report::Report) {
+        run_finished(&RunSummary::from_report(report));
+    }
 }
 
 /// Exporters started from the environment, kept for the life of the process.

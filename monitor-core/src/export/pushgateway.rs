@@ -33,7 +33,7 @@ impl Pushgateway {
         Pushgateway {
             url: url.trim_end_matches('/').to_owned(),
             job: "monitor".to_owned(),
-            instance: sysinfo::System::host_name().unwrap_or_else(|| "unknown".to_owned()),
+            instance: crate::base::host::name().unwrap_or("unknown").to_owned(),
             attempts: 3,
             deadline: Duration::from_secs(5),
         }

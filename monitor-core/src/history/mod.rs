@@ -15,6 +15,8 @@
 //! - [`recorder`]: what the end of a run does (compare, append, retain, warn);
 //! - [`run_report`]: a [`Report`](crate::Report) to a record, and a comparison back into the
 //!   report.
+//!
+//! May import: `base`, `config`, `site`, `call`, `report`, `run`.
 
 pub mod baseline;
 pub mod jsonl;
@@ -54,16 +56,5 @@ pub use verdict::{
 /// This machine's host name (empty when it cannot be read).
 #[must_use]
 pub fn host_name() -> String {
-    #[cfg(unix)]
-    {
-        let mut buf = [0u8; 256];
-        // SAFETY: the buffer is valid for `buf.len()` bytes; gethostname writes at most that
-        // many and we stop at the first NUL (or the end, if it did not fit).
-        let rc = unsafe { libc::gethostname(buf.as_mut_ptr().cast(), buf.len()) };
-        if rc == 0 {
-            let end = buf.iter().position(|b| *b == 0).unwrap_or(buf.len());
-            return String::from_utf8_lossy(&buf[..end]).into_owned();
-        }
-    }
-    std::env::var("HOSTNAME").unwrap_or_default()
+    crate::base::host::name().unwrap_or_default().to_owned()
 }

@@ -2,37 +2,15 @@
 //! per step and query, and the [`Metric`]s a baseline is computed over.
 
 use crate::call::callsite::Kind;
+pub use crate::report::baseline::{Metric, Polarity};
 use crate::report::snapshot::SiteSnapshot;
-use crate::report::units;
 use serde::{Deserialize, Serialize};
 
 /// The version of the history line format this build writes (field `v`).
 pub const RECORD_VERSION: u32 = 1;
 
-/// How a run ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum RunStatus {
-    /// The run finished without an error or panic at the pipeline level.
-    Ok,
-    /// The run failed (an error or a panic ended it). Failed runs never feed a baseline.
-    Failed,
-    /// A status written by a newer version of `monitor`; treated like `Failed` for baselines.
-    #[serde(other)]
-    Unknown,
-}
-
-impl RunStatus {
-    /// `"ok"`, `"failed"` or `"unknown"`.
-    #[must_use]
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            RunStatus::Ok => "ok",
-            RunStatus::Failed => "failed",
-            RunStatus::Unknown => "unknown",
-        }
-    }
-}
+/// How a run ended: the report's status, the same type.
+pub use crate::report::RunStatus;
 
 /// One step's or query's figures within one run.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -151,100 +129,5 @@ impl RunRecord {
     #[must_use]
     pub fn is_success(&self) -> bool {
         self.status == RunStatus::Ok
-    }
-}
-
-/// Whether a rise in a metric is bad news, good news, or just news.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Polarity {
-    /// Durations and memory: higher is a regression, lower an improvement.
-    LowerIsBetter,
-    /// Rows: a significant change either way is flagged (a step that suddenly moves half the
-    /// rows, or twice as many, is news).
-    ChangeIsNews,
-}
-
-/// A figure a baseline is kept for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Metric {
-    /// Total wall time of the site in the run, milliseconds.
-    #[serde(rename = "duration_total_ms")]
-    DurationTotal,
-    /// 95th-percentile call duration, milliseconds.
-    #[serde(rename = "duration_p95_ms")]
-    DurationP95,
-    /// Rows out.
-    Rows,
-    /// Peak RSS, bytes.
-    #[serde(rename = "rss_peak_bytes")]
-    RssPeak,
-    /// Peak live heap, bytes.
-    #[serde(rename = "heap_peak_bytes")]
-    HeapPeak,
-}
-
-impl Metric {
-    /// Every metric, in report order.
-    pub const ALL: [Metric; 5] = [
-        Metric::DurationTotal,
-        Metric::DurationP95,
-        Metric::Rows,
-        Metric::RssPeak,
-        Metric::HeapPeak,
-    ];
-
-    /// The name used in JSON and on the command line.
-    #[must_use]
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            Metric::DurationTotal => "duration_total_ms",
-            Metric::DurationP95 => "duration_p95_ms",
-            Metric::Rows => "rows",
-            Metric::RssPeak => "rss_peak_bytes",
-            Metric::HeapPeak => "heap_peak_bytes",
-        }
-    }
-
-    /// The metric as people name it in a report: `total time`, `p95`, `rows`, `peak RSS`,
-    /// `peak heap`.
-    #[must_use]
-    pub const fn label(self) -> &'static str {
-        match self {
-            Metric::DurationTotal => "total time",
-            Metric::DurationP95 => "p95",
-            Metric::Rows => "rows",
-            Metric::RssPeak => "peak RSS",
-            Metric::HeapPeak => "peak heap",
-        }
-    }
-
-    /// Parses [`Metric::as_str`] back.
-    #[must_use]
-    pub fn from_name(name: &str) -> Option<Metric> {
-        Metric::ALL.into_iter().find(|m| m.as_str() == name)
-    }
-
-    /// Whether a rise is bad.
-    #[must_use]
-    pub const fn polarity(self) -> Polarity {
-        match self {
-            Metric::Rows => Polarity::ChangeIsNews,
-            _ => Polarity::LowerIsBetter,
-        }
-    }
-
-    /// Formats a value of this metric for people, with the report's units (`"1.24 s"`,
-    /// `"340.2 MiB"`, `"1,204 rows"`).
-    #[must_use]
-    pub fn format_value(self, v: f64) -> String {
-        // Medians of counts can be fractional (.5); people read whole rows and bytes.
-        #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
-        let whole = v.max(0.0).round() as u64;
-        match self {
-            Metric::DurationTotal | Metric::DurationP95 => units::duration_ms(v),
-            Metric::Rows => format!("{} rows", units::count(whole)),
-            Metric::RssPeak | Metric::HeapPeak => units::bytes(whole),
-        }
     }
 }

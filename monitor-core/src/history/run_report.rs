@@ -2,11 +2,11 @@
 //! and the report fields the comparison fills (`regressions`, `improvements`, each site's
 //! `baseline`, shown as the "vs baseline" column).
 
-use super::record::{RunRecord, RunStatus, SiteRecord, RECORD_VERSION};
+use super::record::{RunRecord, SiteRecord, RECORD_VERSION};
 use super::recorder::{record_run, Recorded};
 use super::settings::HistorySettings;
 use super::verdict::{Comparison, Finding, Verdict};
-use crate::report::{self, BaselineComparison, MetricComparison, Regression, Report};
+use crate::report::{BaselineComparison, MetricComparison, Regression, Report};
 
 /// The label of a report read as the run's version tag.
 pub const VERSION_LABEL: &str = "version";
@@ -21,10 +21,7 @@ impl RunRecord {
             v: RECORD_VERSION,
             run_id: report.run_id.clone(),
             pipeline: report.pipeline.clone(),
-            status: match report.status {
-                report::RunStatus::Ok => RunStatus::Ok,
-                report::RunStatus::Failed => RunStatus::Failed,
-            },
+            status: report.status,
             started_at_ms: report.started_at_unix_ms,
             duration_ms: if report.duration_ms.is_finite() {
                 report.duration_ms.max(0.0)
@@ -123,4 +120,18 @@ pub fn on_run_finished(report: &mut Report) -> Recorded {
         annotate(report, c);
     }
     recorded
+}
+
+/// The history as a listener of pipeline runs (joined first by the start-up, so the verdict is in
+/// the report before the exporters, OpenLineage and the program's sinks read it). A run under
+/// `MONITOR_DISABLE` measured nothing: recording it would give a regression gate an empty run to
+/// pass.
+pub(crate) struct HistoryListener;
+
+impl crate::run::listeners::RunListener for HistoryListener {
+    fn run_finished(&self, report: &mut Report) {
+        if !crate::config::disabled() {
+            let _ = on_run_finished(report);
+        }
+    }
 }

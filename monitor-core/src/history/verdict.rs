@@ -31,8 +31,9 @@
 //! with 6 % noise is caught in 99 % of seeds, 30 % in 65 %, 20 % in 23 %.
 
 use super::baseline::{summarize, RobustSummary};
-use super::record::{Metric, Polarity, RunRecord, SiteRecord};
+use super::record::{RunRecord, SiteRecord};
 use crate::call::callsite::Kind;
+pub use crate::report::baseline::{Evidence, Metric, Polarity};
 use serde::{Deserialize, Serialize};
 
 /// Thresholds of the verdict rule.
@@ -123,33 +124,6 @@ pub enum Direction {
     Up,
     /// Lower than the baseline.
     Down,
-}
-
-/// The evidence behind a finding: which runs, and the statistics computed from them.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Evidence {
-    /// How many baseline runs measured this metric.
-    pub runs: usize,
-    /// Their run ids, oldest first.
-    pub run_ids: Vec<String>,
-    /// Median absolute deviation of the baseline runs (the metric's unit).
-    pub mad: f64,
-    /// The history's noise: the robust standard deviation of the log values (≈ the relative
-    /// noise, 0.05 = 5 %) when every value is positive, else of the values themselves.
-    pub noise: f64,
-    /// Whether `noise` and `z` are on the log scale (multiplicative noise) or linear.
-    pub log_scale: bool,
-    /// Confidence interval of the baseline median.
-    pub median_ci: [f64; 2],
-    /// The interval's coverage (≥ 0.95 with 6 runs or more).
-    pub ci_coverage: f64,
-    /// A value above this would have been flagged (regression).
-    pub flag_above: f64,
-    /// A value below this would have been flagged (improvement, or for rows a regression).
-    pub flag_below: f64,
-    /// Robust z-score of the current value against the history (absent when the noise is 0).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub z: Option<f64>,
 }
 
 /// One metric of one site against its baseline.

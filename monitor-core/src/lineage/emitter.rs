@@ -74,13 +74,9 @@ impl std::fmt::Debug for Emitter {
 
 static CURRENT: ArcSwapOption<Emitter> = ArcSwapOption::const_empty();
 static ENV: Once = Once::new();
-static SINK: Once = Once::new();
 
 pub(crate) fn install(settings: OpenLineage) {
     let emitter = Emitter::start(settings);
-    SINK.call_once(|| {
-        crate::run::pipeline::add_report_sink(run_finished);
-    });
     CURRENT.store(emitter.map(Arc::new));
     super::datasets::set_active(CURRENT.load().is_some());
 }
@@ -323,8 +319,8 @@ pub(crate) fn run_started(state: &crate::call::attach::RunState) {
     }
 }
 
-/// The report sink: the run's end events, sent and waited for within the time limit.
-fn run_finished(report: &Report) {
+/// The run's end events, sent and waited for within the time limit.
+pub(crate) fn run_finished(report: &Report) {
     let datasets = super::datasets::take(&report.run_id);
     if crate::config::disabled() {
         return;

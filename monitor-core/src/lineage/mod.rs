@@ -18,9 +18,11 @@
 //! (the `START` event), and the end of a run reaches it through a report sink
 //! ([`add_report_sink`](crate::add_report_sink), as history stores and exporters do): one
 //! `COMPLETE` or `FAIL` event for the run and one per step and query it called. It reads the
-//! report, the call sites' metadata, the plan-capturing sites' SQL and the run table; nothing in
-//! the core names it except `pipeline.rs`, for that call and for new run ids ([`run_uuid`]'s
-//! UUIDv7).
+//! report, the call sites' metadata, the plan-capturing sites' SQL and the run table. It hears
+//! about runs as one listener of runs (`LineageListener`, joined at start-up); nothing below it
+//! names it.
+//!
+//! May import: `base`, `config`, `site`, `call`, `query`, `report`, `run`, `export`.
 
 mod datasets;
 #[cfg(feature = "openlineage")]
@@ -45,11 +47,6 @@ fn monitor_namespace() -> Uuid {
         &Uuid::NAMESPACE_URL,
         b"https://github.com/pipeline-monitor/pipeline-monitor",
     )
-}
-
-/// A new run id: a UUIDv7 (time-ordered, so ids sort by start time), as OpenLineage asks for.
-pub(crate) fn new_run_id() -> String {
-    Uuid::now_v7().to_string()
 }
 
 /// The OpenLineage `runId` of a run of `pipeline` with id `run_id`: the id itself when it is a
@@ -77,10 +74,10 @@ pub(crate) fn child_run_uuid(parent: &str, job_name: &str) -> String {
     Uuid::new_v5(&parent, job_name.as_bytes()).to_string()
 }
 
-/// Called by [`Pipeline::start`](crate::Pipeline::start) for every run: sends the `START` event
+/// At the start of every run: sends the `START` event
 /// when OpenLineage is on (read from the environment on the first run), and warns once when
 /// `MONITOR_OPENLINEAGE_URL` is set in a build without the `openlineage` feature.
-pub(crate) fn on_run_start(state: &crate::call::attach::RunState) {
+fn on_run_start(state: &crate::call::attach::RunState) {
     #[cfg(feature = "openlineage")]
     emitter::run_started(state);
     #[cfg(not(feature = "openlineage"))]
@@ -103,9 +100,27 @@ pub(crate) fn on_run_start(state: &crate::call::attach::RunState) {
     }
 }
 
+/// OpenLineage as a listener of pipeline runs (joined by the start-up): the run's `START` event
+/// when it begins, its end events when it finishes.
+pub(crate) struct LineageListener;
+
+impl crate::run::listeners::RunListener for LineageListener {
+    fn run_started(&self, run: &crate::call::attach::RunState) {
+        on_run_start(run);
+    }
+
+    fn run_finished(&self, report: &mut crate::report::Report) {
+        #[cfg(feature = "openlineage")]
+        emitter::run_finished(report);
+        #[cfg(not(feature = "openlineage"))]
+        let _ = report;
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::run::pipeline::new_run_id;
 
     #[test]
     fn a_uuid_run_id_is_its_own_lineage_id_and_a_custom_one_maps_to_a_stable_uuid() {

@@ -15,7 +15,7 @@
 /// `getrusage` maximum RSS in bytes (Linux reports KiB, macOS bytes).
 #[must_use]
 pub fn max_rss() -> Option<u64> {
-    crate::memory::rss::high_water_mark()
+    crate::base::rss::high_water_mark()
 }
 
 /// `VmHWM` in bytes, from `/proc/self/status`; `None` off Linux or without `/proc`.
@@ -126,7 +126,7 @@ mod tests {
     fn vm_hwm_is_at_least_rss() {
         // Resetting and spiking are tested in their own process (tests/kernel_mark.rs): RSS is
         // process-wide and the unit tests share one.
-        let rss = crate::memory::rss::current_rss().unwrap();
+        let rss = crate::base::rss::current_rss().unwrap();
         let hwm = vm_hwm().unwrap();
         assert!(hwm + (1 << 20) >= rss, "VmHWM {hwm} below RSS {rss}");
     }

@@ -152,7 +152,7 @@ pub(crate) fn new_epoch(reset_kernel: bool) {
     // fell in between, that errs towards `VmHWM`, which is always correct.
     let ru = crate::memory::hwm::max_rss();
     let vm = if reset {
-        crate::memory::rss::current_rss()
+        crate::base::rss::current_rss()
     } else {
         crate::memory::hwm::vm_hwm()
     };

@@ -16,10 +16,28 @@
 
 use crate::background::inflight::{self, ClaimMarks, InFlight};
 use crate::background::sampler::Tick;
-use crate::call::callsite::Callsite;
-use crate::call::stats::MemoryFigures;
 use crate::memory::peak::{self, Marks};
+use crate::site::Metadata;
 use std::sync::atomic::{AtomicUsize, Ordering};
+
+/// Memory figures of one call, in bytes. `None` means "not measured", never zero.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct MemoryFigures {
+    /// RSS at entry.
+    pub rss_start: Option<u64>,
+    /// RSS at exit.
+    pub rss_end: Option<u64>,
+    /// Highest RSS seen during the call (sampler and kernel high-water mark combined).
+    pub rss_peak: Option<u64>,
+    /// Highest live heap of the process during the call (needs `TrackingAllocator`).
+    pub heap_peak: Option<u64>,
+    /// Bytes allocated by the calling thread during the call (needs `TrackingAllocator`).
+    pub allocated: Option<u64>,
+    /// The in-flight table was full, so the background sampler could not fold its readings into
+    /// this call: `rss_peak`/`heap_peak` come from entry, exit and the high-water marks (which
+    /// the sampler stops resetting meanwhile), so a spike below the mark at entry can be missed.
+    pub peak_approximate: bool,
+}
 
 /// Memory-tracked calls running without a slot (the table was full). While there are any, the
 /// sampler does not reset the marks: a reset would erase a spike that nothing folded into them.
@@ -51,10 +69,12 @@ fn claim_marks(m: &Marks) -> ClaimMarks {
 impl MemoryScope {
     /// Reads RSS, the heap and the high-water marks at entry and claims an in-flight slot so the
     /// sampler folds its readings into this call. `site` is `None` for a
-    /// [`memory_scope`](crate::memory::scope()) block.
+    /// [`memory_scope`](crate::memory_scope()) block.
     #[must_use]
-    pub fn enter(site: Option<&'static Callsite>) -> Self {
-        let rss_start = crate::memory::rss::current_rss();
+    pub fn enter(site: Option<&'static Metadata>) -> Self {
+        // The sampler's memory task is registered at start-up (one load once it ran).
+        crate::start_up();
+        let rss_start = crate::base::rss::current_rss();
         let heap_start = crate::memory::alloc::live();
         let claim = claim_marks(&peak::read_marks());
         let slot = inflight::claim(site, 0);
@@ -178,7 +198,7 @@ struct Readings {
 impl Readings {
     fn take() -> Self {
         Readings {
-            rss: crate::memory::rss::current_rss(),
+            rss: crate::base::rss::current_rss(),
             heap: crate::memory::alloc::live(),
         }
     }

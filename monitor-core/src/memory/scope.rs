@@ -16,7 +16,7 @@
 //! `info` event, `memory scope finished` (target `monitor`), with the figures as fields, and a
 //! `warn` event, `high memory use`, when its peak passes `MONITOR_MEMORY_WARN`.
 
-use crate::call::stats::MemoryFigures;
+use crate::memory::per_call::MemoryFigures;
 use crate::memory::per_call::MemoryScope;
 use serde::{Deserialize, Serialize};
 use std::borrow::Cow;
@@ -24,7 +24,7 @@ use std::time::{Duration, Instant};
 
 /// Starts measuring a block; see the [module docs](self).
 pub fn memory_scope(name: impl Into<Cow<'static, str>>) -> MemoryScopeGuard {
-    crate::config::ensure_init();
+    crate::start_up();
     MemoryScopeGuard {
         name: name.into(),
         started: Instant::now(),
@@ -138,7 +138,7 @@ fn log(r: &MemoryReport) {
         target: "monitor",
         name = %r.name,
         kind = "scope",
-        duration_ms = crate::call::events::ms(u64::try_from(r.duration.as_nanos()).unwrap_or(u64::MAX)),
+        duration_ms = crate::base::clock::ms(u64::try_from(r.duration.as_nanos()).unwrap_or(u64::MAX)),
         rss_start = r.rss_start,
         rss_end = r.rss_end,
         rss_delta = r.rss_delta(),
@@ -150,7 +150,7 @@ fn log(r: &MemoryReport) {
     );
     let threshold = crate::config::memory_warn();
     if let Some(peak) = r.rss_peak.filter(|&p| p > threshold) {
-        crate::call::events::surfaced(|| {
+        crate::config::stderr_events::surfaced(|| {
             tracing::warn!(
                 target: "monitor",
                 name = %r.name,

@@ -249,24 +249,24 @@ impl ExplainSite {
         let plan = match result {
             Ok(plan) => Some(plan),
             Err(e) if e.is_skipped() => {
-                crate::call::events::plan_capture_skipped(meta, &e);
+                crate::query::events::plan_capture_skipped(meta, &e);
                 None
             }
             Err(e) => {
                 self.failures.fetch_add(1, Ordering::Relaxed);
-                crate::call::events::plan_capture_failed(meta, &e);
+                crate::query::events::plan_capture_failed(meta, &e);
                 None
             }
         };
         if summary.take_slow_event() {
-            crate::call::events::slow_query_with_plan(
+            crate::query::events::slow_query_with_plan(
                 meta,
                 summary.duration_ns,
                 summary.threshold_ns,
                 plan.as_ref(),
             );
         } else if let Some(p) = &plan {
-            crate::call::events::plan_captured(meta, summary.duration_ns, p);
+            crate::query::events::plan_captured(meta, summary.duration_ns, p);
         }
         if let Some(plan) = plan {
             self.store(plan, summary);

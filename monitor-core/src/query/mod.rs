@@ -1,9 +1,13 @@
-//! Query plans for more clients and databases, one file per database or client, each behind its
-//! feature: what `#[monitor_query(.., explain(..))]` calls for them, and how their plans are read.
+//! Queries: what `#[monitor_query(.., explain(..))]` learns beyond the call's own figures.
 //!
-//! - [`mysql_plan`]: MySQL's and MariaDB's `EXPLAIN FORMAT=JSON` read into a
-//!   [`Plan`](crate::query::plan::Plan) (`Plan::from_mysql_json`; always built, like the SQLite and
-//!   PostgreSQL analysis in `crate::query::plan`);
+//! - [`explain`]: capturing a plan from the connection a query ran on (the traits each client
+//!   implements) and [`explain_site`]: when a site captures, the bounded store of its slowest
+//!   plans, and the warning that carries the plan ([`events`] holds those events);
+//! - [`plan`]: a plan read for the usual problems (full scans, temporary B-trees, filesorts) with
+//!   the index that fixes them, for SQLite and PostgreSQL, and [`mysql_plan`] for MySQL's and
+//!   MariaDB's `EXPLAIN FORMAT=JSON`; [`sql`]: the tables and columns a statement uses (its
+//!   redaction lives one layer down, in `crate::redact`, because every failing call uses it);
+//! - [`pg_stat`]: the server's own figures for a run, from `pg_stat_statements`;
 //! - `sqlx_postgres`, `sqlx_sqlite`, `sqlx_mysql`: [`ExplainPlanAsync`](crate::ExplainPlanAsync)
 //!   for sqlx 0.8 pools and [`ExplainPlanAsyncMut`](crate::ExplainPlanAsyncMut) for its
 //!   connections, pool connections and transactions (features `sqlx-postgres`, `sqlx-sqlite`,
@@ -11,9 +15,11 @@
 //! - `sqlx_pool`: how a capture borrows a connection from a pool without ever waiting on it for
 //!   longer than [`POOL_WAIT`](crate::query::explain::POOL_WAIT).
 //!
-//! May import `crate::query::explain`, `crate::query::plan`, `crate::query::sql` and `crate::call::rows`; nothing outside
-//! this folder names sqlx.
+//! Nothing outside this folder names sqlx.
+//!
+//! May import: `base`, `config`, `site`, `redact`, `call`.
 
+pub(crate) mod events;
 pub mod explain;
 pub mod explain_site;
 pub mod mysql_plan;

@@ -369,6 +369,7 @@ impl Report {
         let status_class = match self.status {
             RunStatus::Ok => "ok",
             RunStatus::Failed => "failed",
+            RunStatus::Unknown => "unknown",
         };
         let _ = write!(
             out,

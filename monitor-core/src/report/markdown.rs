@@ -36,6 +36,7 @@ impl Report {
         let mark = match self.status {
             RunStatus::Ok => "✅",
             RunStatus::Failed => "❌",
+            RunStatus::Unknown => "❔",
         };
         let _ = writeln!(
             out,

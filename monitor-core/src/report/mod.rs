@@ -4,7 +4,10 @@
 //! Within `v1` fields are only ever *added*, and every field added after the first release is
 //! optional (absent when it has nothing to say), so a reader written against an older `v1` keeps
 //! working; a change that would break such a reader gets a new schema name.
+//!
+//! May import: `base`, `config`, `site`, `background`, `call`, `query`.
 
+pub mod baseline;
 mod file;
 mod fit;
 mod html;
@@ -98,17 +101,23 @@ fn is_zero<T: Default + PartialEq>(n: &T) -> bool {
 pub enum RunStatus {
     /// Finished normally.
     Ok,
-    /// Marked failed, or its guard was dropped while panicking.
+    /// Marked failed, or its guard was dropped while panicking. Failed runs never feed a
+    /// baseline.
     Failed,
+    /// A status written by a newer version of `monitor` (read back from a report or the
+    /// history); treated like `Failed` for baselines. A run of this version is never `Unknown`.
+    #[serde(other)]
+    Unknown,
 }
 
 impl RunStatus {
-    /// `"ok"` or `"failed"`.
+    /// `"ok"`, `"failed"` or `"unknown"`.
     #[must_use]
     pub const fn as_str(self) -> &'static str {
         match self {
             RunStatus::Ok => "ok",
             RunStatus::Failed => "failed",
+            RunStatus::Unknown => "unknown",
         }
     }
 }
@@ -119,7 +128,7 @@ impl fmt::Display for RunStatus {
     }
 }
 
-/// One step or query within a run: the same fields as a [`snapshot`](crate::report::snapshot()) site
+/// One step or query within a run: the same fields as a [`snapshot`](crate::snapshot()) site
 /// (counted within the run only), plus throughput and what was dropped.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SiteReport {
@@ -192,7 +201,7 @@ pub struct Regression {
     /// The statistics behind the verdict: the runs used, the median's confidence interval, the
     /// noise, the z-score and the values past which it is flagged.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub evidence: Option<crate::history::Evidence>,
+    pub evidence: Option<crate::report::baseline::Evidence>,
 }
 
 /// An `Err` returned or a panic raised by a step or query during the run.

@@ -160,7 +160,7 @@ impl SiteSnapshot {
             panics: v.panics,
             cancelled: v.cancelled,
             slow: v.slow,
-            slow_threshold_ms: Some(crate::call::guard::slow_threshold_ns(meta))
+            slow_threshold_ms: Some(meta.slow_threshold_ns())
                 .filter(|&t| t != u64::MAX)
                 .map(ms),
             duration_ms: DurationSummary {

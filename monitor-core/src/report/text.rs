@@ -4,7 +4,7 @@
 use super::fit::{self, Cells};
 use super::units::{bytes, count, duration_ms, rate};
 use super::{Report, SiteReport};
-use crate::history::Metric;
+use crate::report::baseline::Metric;
 use std::fmt::Write;
 
 /// How many errors the text and Markdown renderings list (the JSON keeps all kept errors).

@@ -4,4 +4,7 @@
 //!
 //! May import: `base`, `config`, `site`, `background`, `memory`, `call`, `query`, `report`.
 
+pub(crate) mod listeners;
 pub mod pipeline;
+
+pub use listeners::{add_report_sink, remove_report_sink, SinkId};

@@ -11,6 +11,7 @@
 //!
 //! How calls attach to runs is described in the [`crate::call::attach`] module.
 
+use crate::base::clock::ms;
 use crate::call::attach::{self as run, PointSource, RunLimits, RunState, SpanOutcome};
 use crate::report::snapshot::SiteSnapshot;
 use crate::report::{
@@ -23,8 +24,8 @@ use std::collections::BTreeMap;
 use std::future::Future;
 use std::marker::PhantomData;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
-use std::sync::{Arc, RwLock};
+use std::sync::atomic::Ordering::Relaxed;
+use std::sync::Arc;
 use std::task::{Context, Poll};
 
 /// Entry point for pipeline runs.
@@ -119,6 +120,7 @@ impl PipelineBuilder {
 
     /// Starts the run.
     pub fn start(self) -> Run {
+        crate::start_up();
         let run_id = self.run_id.unwrap_or_else(new_run_id);
         let state = Arc::new(RunState::new(self.name, run_id, self.labels, self.limits));
         run::register_live(&state);
@@ -146,12 +148,9 @@ impl PipelineBuilder {
             ambient,
             "pipeline started"
         );
-        // Exporters: label the step and query series with this pipeline, and start what the
-        // environment asks for (MONITOR_PROMETHEUS_ADDR & co.) if no call has yet.
-        crate::config::ensure_init();
-        crate::export::set_pipeline_name(&state.name);
-        // OpenLineage: the run's START event (nothing when it is off).
-        crate::lineage::on_run_start(&state);
+        // The exporters label the step and query series with this pipeline; OpenLineage queues
+        // the run's START event (nothing when it is off).
+        super::listeners::run_started(&state);
         Run {
             handle: RunHandle { state },
             ambient,
@@ -160,14 +159,15 @@ impl PipelineBuilder {
     }
 }
 
-/// A UUIDv7: unique, sorted by start time, safe in file names, and the run's OpenLineage id.
-fn new_run_id() -> String {
-    crate::lineage::new_run_id()
+/// A UUIDv7: unique, sorted by start time (as OpenLineage asks), safe in file names, and the
+/// run's OpenLineage id.
+pub(crate) fn new_run_id() -> String {
+    uuid::Uuid::now_v7().to_string()
 }
 
 /// A running pipeline. [`Run::finish`] ends it and returns its [`Report`]; dropping the guard
 /// without calling it finishes the run too (status `failed` if the thread is panicking), hands
-/// the report to the [sinks](add_report_sink) and keeps it for [`last_report`].
+/// the report to the [sinks](super::listeners::add_report_sink) and keeps it for [`last_report`].
 #[derive(Debug)]
 #[must_use = "dropping the run finishes it at once"]
 pub struct Run {
@@ -247,15 +247,12 @@ impl Run {
             let _ = state.failure.set("the pipeline panicked".to_owned());
         }
         let mut report = build_report(state, end_ticks);
-        // The history's and the exporters' warnings (a full disk, a gateway down) reach stderr
-        // when the program installed no subscriber.
-        crate::call::events::surfaced(|| {
-            // Compare with the history baseline and append this run (never fails the run). A
-            // run under MONITOR_DISABLE measured nothing: recording it would give a regression
-            // gate an empty run to pass.
-            if !crate::config::disabled() {
-                let _ = crate::history::on_run_finished(&mut report);
-            }
+        // The listeners' warnings (a full disk, a gateway down) reach stderr when the program
+        // installed no subscriber.
+        crate::config::stderr_events::surfaced(|| {
+            // The history first (it adds the verdict), then the exporters, OpenLineage and the
+            // program's sinks: one list, in the order they joined.
+            super::listeners::run_finished(&mut report);
             tracing::info!(
                 target: "monitor",
                 pipeline = %report.pipeline,
@@ -267,8 +264,8 @@ impl Run {
                 errors = report.errors.len() as u64 + report.errors_not_kept,
                 "pipeline finished"
             );
-            deliver(&report);
         });
+        LAST_REPORT.store(Some(Arc::new(report.clone())));
         report
     }
 }
@@ -338,7 +335,7 @@ impl RunHandle {
 
     /// Adds an RSS (and heap) reading taken now to the run's memory timeline.
     pub fn record_memory_now(&self) {
-        if let Some(rss) = crate::memory::rss::current_rss() {
+        if let Some(rss) = crate::base::rss::current_rss() {
             self.state
                 .record_memory(crate::base::clock::now_ticks(), rss, None);
         }
@@ -394,71 +391,12 @@ impl<F: Future> Future for Instrumented<F> {
     }
 }
 
-type Sink = Arc<dyn Fn(&Report) + Send + Sync>;
-
-static SINKS: RwLock<Vec<(u64, Sink)>> = RwLock::new(Vec::new());
-static NEXT_SINK: AtomicU64 = AtomicU64::new(1);
 static LAST_REPORT: ArcSwapOption<Report> = ArcSwapOption::const_empty();
-
-/// Identifies a sink added with [`add_report_sink`], to remove it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct SinkId(u64);
-
-/// Calls `sink` with the report of every run that finishes from now on (by [`Run::finish`] or
-/// by dropping the guard). History stores and exporters use this; a sink that panics is logged
-/// and skipped, never propagated into the pipeline.
-pub fn add_report_sink(sink: impl Fn(&Report) + Send + Sync + 'static) -> SinkId {
-    let id = NEXT_SINK.fetch_add(1, Relaxed);
-    match SINKS.write() {
-        Ok(mut sinks) => sinks.push((id, Arc::new(sink))),
-        Err(poisoned) => poisoned.into_inner().push((id, Arc::new(sink))),
-    }
-    SinkId(id)
-}
-
-/// Removes a sink added with [`add_report_sink`]; returns whether it was there.
-pub fn remove_report_sink(id: SinkId) -> bool {
-    let mut sinks = match SINKS.write() {
-        Ok(s) => s,
-        Err(poisoned) => poisoned.into_inner(),
-    };
-    let before = sinks.len();
-    sinks.retain(|(i, _)| *i != id.0);
-    sinks.len() != before
-}
 
 /// The report of the most recently finished run in this process, if any.
 #[must_use]
 pub fn last_report() -> Option<Arc<Report>> {
     LAST_REPORT.load_full()
-}
-
-fn deliver(report: &Report) {
-    LAST_REPORT.store(Some(Arc::new(report.clone())));
-    let sinks: Vec<Sink> = match SINKS.read() {
-        Ok(s) => s.iter().map(|(_, f)| Arc::clone(f)).collect(),
-        Err(poisoned) => poisoned
-            .into_inner()
-            .iter()
-            .map(|(_, f)| Arc::clone(f))
-            .collect(),
-    };
-    for sink in sinks {
-        let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| sink(report)));
-        if outcome.is_err() {
-            tracing::error!(
-                target: "monitor",
-                pipeline = %report.pipeline,
-                run_id = %report.run_id,
-                "a report sink panicked; its output for this run is lost"
-            );
-        }
-    }
-}
-
-#[allow(clippy::cast_precision_loss)]
-fn ms(ns: u64) -> f64 {
-    ns as f64 / 1e6
 }
 
 fn rfc3339(unix_ms: u64) -> String {
@@ -554,7 +492,7 @@ fn build_report(state: &RunState, end_ticks: u64) -> Report {
         })
         .collect();
 
-    let rss_end = crate::memory::rss::current_rss();
+    let rss_end = crate::base::rss::current_rss();
     let run_start = state.rss_start.map(|rss| run::MemoryPoint {
         at_ns: 0,
         rss,
@@ -653,7 +591,7 @@ fn build_report(state: &RunState, end_ticks: u64) -> Report {
             RunStatus::Ok
         },
         failure,
-        host: sysinfo::System::host_name(),
+        host: crate::base::host::name().map(str::to_owned),
         labels: state.labels.clone(),
         steps,
         queries,

@@ -63,15 +63,9 @@ fn remember(info: &PanicHookInfo<'_>) {
     });
 }
 
-/// The text of a call's own panic, as reports and events show it: redacted like the errors of
-/// the same kind of site (a query's quoted literals become `?`).
-pub(crate) fn of_call(kind: crate::Kind, start_ticks: u64) -> Option<String> {
-    since(start_ticks).map(|text| crate::query::sql::error_message(kind, &text))
-}
-
 /// The text of this thread's latest panic, if it began at or after `start_ticks` (so a call
 /// never gets the text of an earlier, caught panic).
-fn since(start_ticks: u64) -> Option<String> {
+pub(crate) fn since(start_ticks: u64) -> Option<String> {
     if !crate::config::panic_text() {
         return None;
     }

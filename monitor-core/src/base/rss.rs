@@ -100,9 +100,17 @@ mod linux {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::sync::Mutex;
+
+    /// The tests of this process's RSS run one at a time: one touching 64 MiB while another
+    /// compares two readings would move RSS between them.
+    static RSS_TESTS: Mutex<()> = Mutex::new(());
 
     #[test]
     fn fast_path_agrees_with_sysinfo() {
+        let _one_at_a_time = RSS_TESTS
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         let a = current_rss().unwrap();
         let b = sysinfo_rss().unwrap();
         assert!(a > 1 << 20);
@@ -113,6 +121,9 @@ mod tests {
 
     #[test]
     fn sees_touched_memory() {
+        let _one_at_a_time = RSS_TESTS
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         let before = current_rss().unwrap();
         let v = vec![1u8; 64 << 20];
         let during = current_rss().unwrap();
