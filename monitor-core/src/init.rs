@@ -1,6 +1,7 @@
 //! The one named initialisation of the runtime, run once by whichever comes first: a monitored
 //! call (its site's registration), [`Pipeline::start`](crate::Pipeline::start), a
-//! [`memory_scope`](crate::memory_scope()) or [`add_report_sink`](crate::add_report_sink). The
+//! [`memory_scope`](crate::memory_scope()), [`add_report_sink`](crate::add_report_sink) or the
+//! sampler thread's start (it runs the tasks registered here). The
 //! layers below reach it through the crate root ([`crate::start_up`]) without naming what it
 //! does.
 //!

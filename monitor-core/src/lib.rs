@@ -47,7 +47,8 @@ mod site;
 pub mod testing;
 
 /// The one named initialisation ([`init::start_up`]), for the layers below it to trigger: the
-/// first call site, pipeline, memory scope or report sink. The crate root hands it down, so no
+/// first call site, pipeline, memory scope, report sink or sampler thread. The crate root hands
+/// it down, so no
 /// folder names a folder above its own (`docs/ARCHITECTURE.md`).
 pub(crate) fn start_up() {
     init::start_up();

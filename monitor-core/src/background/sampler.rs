@@ -100,6 +100,9 @@ fn start() {
     {
         return;
     }
+    // The thread runs the tasks the start-up registers: make sure it ran (a no-op after the
+    // first monitored call; it never starts this thread itself, so this cannot recurse).
+    crate::start_up();
     let spawned = std::thread::Builder::new()
         .name(THREAD_NAME.to_owned())
         .stack_size(256 << 10)

@@ -72,8 +72,6 @@ impl MemoryScope {
     /// [`memory_scope`](crate::memory_scope()) block.
     #[must_use]
     pub fn enter(site: Option<&'static Metadata>) -> Self {
-        // The sampler's memory task is registered at start-up (one load once it ran).
-        crate::start_up();
         let rss_start = crate::base::rss::current_rss();
         let heap_start = crate::memory::alloc::live();
         let claim = claim_marks(&peak::read_marks());
