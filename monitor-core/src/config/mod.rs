@@ -1,18 +1,9 @@
 //! Runtime configuration: environment variables first, then a [`ConfigBuilder`] that overrides
 //! them. Settings live in atomics so the hot path reads them with one relaxed load.
 //!
-//! | variable | meaning | default |
-//! |---|---|---|
-//! | `MONITOR_DISABLE` | `1`/`true`: record nothing, log nothing (the annotated code still runs) | off |
-//! | `MONITOR_SLOW_QUERY` | slow-query threshold, e.g. `500ms` | `30s` |
-//! | `MONITOR_MEMORY_WARN` | warn when a step's peak RSS passes this, e.g. `512MiB` | `1GiB` |
-//! | `MONITOR_SAMPLE_INTERVAL` | RSS sampler interval while a step runs, from `1ms` to `1m` (a value outside is clamped, with a warning) | `10ms` |
-//! | `MONITOR_ENFORCE_BUDGETS` | `1`: a passed `max_peak`/`max_duration` budget panics after the call | off |
-//! | `MONITOR_SPANS` | `1`: open a `tracing` span per monitored call | off |
-//! | `MONITOR_WATCHDOG` | `0`: do not report queries still running past their slow threshold | on |
-//! | `MONITOR_RESET_HWM` | `0`: never reset the kernel's RSS high-water mark (`VmHWM`) | on |
-//! | `MONITOR_PANIC_TEXT` | `0`: install no panic hook; panics are reported as `panicked`, without their message | on |
-//! | `MONITOR_STDERR_WARNINGS` | `0`: with no `tracing` subscriber installed, drop monitor's `warn` and `error` events instead of writing them to stderr | on |
+//! Every setting is declared once, in the [`settings!`] table below: its `MONITOR_*` variable and
+//! reader, its default, its [`Config`] field, its [`ConfigBuilder`] method, its atomic and its row
+//! of [`VARIABLES`], which the README's "Configuration" table must match (a test says so).
 //!
 //! A bad value never panics: it produces one [`ConfigError`] naming the variable and the value,
 //! logged as a `warn` event, and the default stays in force.
@@ -23,20 +14,10 @@ pub(crate) mod panic_text;
 pub(crate) mod stderr_events;
 
 use std::fmt;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::sync::Once;
 use std::time::Duration;
 
-static DISABLED: AtomicBool = AtomicBool::new(false);
-static SLOW_QUERY_NS: AtomicU64 = AtomicU64::new(DEFAULT_SLOW_QUERY_NS);
-static MEMORY_WARN: AtomicU64 = AtomicU64::new(DEFAULT_MEMORY_WARN);
-static SAMPLE_INTERVAL_NS: AtomicU64 = AtomicU64::new(DEFAULT_SAMPLE_INTERVAL_NS);
-static ENFORCE_BUDGETS: AtomicBool = AtomicBool::new(false);
-static SPANS: AtomicBool = AtomicBool::new(false);
-static WATCHDOG: AtomicBool = AtomicBool::new(true);
-static RESET_HWM: AtomicBool = AtomicBool::new(true);
-static PANIC_TEXT: AtomicBool = AtomicBool::new(true);
-static STDERR_WARNINGS: AtomicBool = AtomicBool::new(true);
 static INIT: Once = Once::new();
 
 /// Default slow-query threshold: 30 s, as in the seed notes.
@@ -254,146 +235,226 @@ pub fn report_errors(errors: &[ConfigError]) {
     });
 }
 
-/// The runtime settings.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Config {
-    /// Record nothing (the annotated code still runs).
-    pub disabled: bool,
-    /// Global slow-query threshold.
-    pub slow_query: Duration,
-    /// Global memory warning threshold, bytes.
-    pub memory_warn: u64,
-    /// RSS sampler interval, within [`SAMPLE_INTERVAL_BOUNDS`] (clamped when installed).
-    pub sample_interval: Duration,
-    /// Panic after a call that passed its budget.
-    pub enforce_budgets: bool,
-    /// Open a `tracing` span per call.
-    pub spans: bool,
-    /// Let the sampler reset the kernel's RSS high-water mark (Linux `/proc/self/clear_refs`)
-    /// after folding it into the running calls, so that every sampling interval has its own
-    /// mark. Turn off when something else reads `VmHWM` of this process.
-    pub reset_hwm: bool,
-    /// Report queries still running past their slow threshold (see `crate::call::watchdog`).
-    pub watchdog: bool,
-    /// Chain a panic hook that keeps each panic's message for the run's error list and the
-    /// `call panicked` event (see `crate::config::panic_text`). Once installed the hook stays; turned off
-    /// later, the texts it keeps are no longer used.
-    pub panic_text: bool,
-    /// With no `tracing` subscriber installed, write monitor's `warn` and `error` events to
-    /// stderr, one line each (see `MONITOR_STDERR_WARNINGS`). Has no effect once the program
-    /// installs a subscriber: the events go there.
-    pub stderr_warnings: bool,
+/// One row of the configuration table: a `MONITOR_*` variable, what it does, and its default.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Variable {
+    /// The environment variable.
+    pub name: &'static str,
+    /// What it does, as the README's "Configuration" table says.
+    pub meaning: &'static str,
+    /// Its default, as that table shows it.
+    pub default: &'static str,
 }
 
-impl Default for Config {
-    fn default() -> Self {
-        Config {
-            disabled: false,
-            slow_query: Duration::from_nanos(DEFAULT_SLOW_QUERY_NS),
-            memory_warn: DEFAULT_MEMORY_WARN,
-            sample_interval: Duration::from_nanos(DEFAULT_SAMPLE_INTERVAL_NS),
-            enforce_budgets: false,
-            spans: false,
-            reset_hwm: true,
-            watchdog: true,
-            panic_text: true,
-            stderr_warnings: true,
+/// How a setting's value is kept in its `AtomicU64`, so the hot path reads any setting with one
+/// relaxed load.
+mod codec {
+    use std::time::Duration;
+
+    pub(super) mod flag {
+        pub(crate) const fn bits(v: bool) -> u64 {
+            v as u64
+        }
+        pub(crate) fn value(bits: u64) -> bool {
+            bits != 0
+        }
+    }
+
+    pub(super) mod bytes {
+        pub(crate) const fn bits(v: u64) -> u64 {
+            v
+        }
+        pub(crate) fn value(bits: u64) -> u64 {
+            bits
+        }
+    }
+
+    /// Nanoseconds, saturating at `u64::MAX` (584 years).
+    pub(super) mod duration {
+        use super::Duration;
+
+        pub(crate) const fn bits(v: Duration) -> u64 {
+            let ns = v.as_nanos();
+            if ns > u64::MAX as u128 {
+                u64::MAX
+            } else {
+                ns as u64
+            }
+        }
+        pub(crate) fn value(bits: u64) -> Duration {
+            Duration::from_nanos(bits)
         }
     }
 }
 
-impl Config {
-    /// Reads every `MONITOR_*` variable through `lookup`; bad values are returned, defaults kept.
-    #[must_use]
-    pub fn from_lookup(lookup: Lookup<'_>) -> (Config, Vec<ConfigError>) {
-        let d = Config::default();
-        let mut errors = Vec::new();
-        let c = Config {
-            disabled: env_bool(lookup, "MONITOR_DISABLE", d.disabled, &mut errors),
-            slow_query: env_duration(lookup, "MONITOR_SLOW_QUERY", d.slow_query, &mut errors),
-            memory_warn: env_bytes(lookup, "MONITOR_MEMORY_WARN", d.memory_warn, &mut errors),
-            sample_interval: env_duration_within(
-                lookup,
-                "MONITOR_SAMPLE_INTERVAL",
-                d.sample_interval,
-                SAMPLE_INTERVAL_BOUNDS,
-                &mut errors,
-            ),
-            enforce_budgets: env_bool(
-                lookup,
-                "MONITOR_ENFORCE_BUDGETS",
-                d.enforce_budgets,
-                &mut errors,
-            ),
-            spans: env_bool(lookup, "MONITOR_SPANS", d.spans, &mut errors),
-            watchdog: env_bool(lookup, "MONITOR_WATCHDOG", d.watchdog, &mut errors),
-            reset_hwm: env_bool(lookup, "MONITOR_RESET_HWM", d.reset_hwm, &mut errors),
-            panic_text: env_bool(lookup, "MONITOR_PANIC_TEXT", d.panic_text, &mut errors),
-            stderr_warnings: env_bool(
-                lookup,
-                "MONITOR_STDERR_WARNINGS",
-                d.stderr_warnings,
-                &mut errors,
-            ),
-        };
-        (c, errors)
-    }
+/// Declares every setting once: `field: Type [codec] = default, "VARIABLE" read reader,
+/// "meaning", default "shown";`, with extra `///` lines for the field. From it come the
+/// [`Config`] field (documented with its variable, meaning and default), `Config::default`, the
+/// environment reader, the setting's atomic and its getter (`config::field()`), the
+/// [`ConfigBuilder`] method and the row of [`VARIABLES`].
+macro_rules! settings {
+    ($(
+        $(#[doc = $doc:literal])*
+        $field:ident: $ty:ty [$codec:ident] = $default:expr,
+        $var:literal read $read:path,
+        $meaning:literal, default $shown:literal;
+    )*) => {
+        /// The runtime settings, one field per `MONITOR_*` variable.
+        #[derive(Debug, Clone, PartialEq, Eq)]
+        pub struct Config {
+            $(
+                #[doc = concat!("`", $var, "`: ", $meaning, " (default: ", $shown, ").")]
+                $(#[doc = ""] #[doc = $doc])*
+                pub $field: $ty,
+            )*
+        }
 
+        impl Default for Config {
+            fn default() -> Self {
+                Config { $($field: $default,)* }
+            }
+        }
+
+        /// The settings in force, one atomic each.
+        #[allow(non_upper_case_globals)]
+        mod stored {
+            use super::*;
+            $(
+                pub(super) static $field: AtomicU64 =
+                    AtomicU64::new(codec::$codec::bits($default));
+            )*
+        }
+
+        impl Config {
+            /// Reads every `MONITOR_*` variable through `lookup`; bad values are returned,
+            /// defaults kept.
+            #[must_use]
+            pub fn from_lookup(lookup: Lookup<'_>) -> (Config, Vec<ConfigError>) {
+                let d = Config::default();
+                let mut errors = Vec::new();
+                let c = Config {
+                    $($field: $read(lookup, $var, d.$field, &mut errors),)*
+                };
+                (c, errors)
+            }
+
+            /// The settings in force now.
+            #[must_use]
+            pub fn current() -> Config {
+                ensure_init();
+                Config {
+                    $($field: codec::$codec::value(stored::$field.load(Relaxed)),)*
+                }
+            }
+
+            fn store_values(&self) {
+                $(stored::$field.store(codec::$codec::bits(self.$field), Relaxed);)*
+            }
+        }
+
+        impl ConfigBuilder {
+            $(
+                #[doc = concat!("Sets [`Config::", stringify!($field), "`] (`", $var, "`).")]
+                pub fn $field(mut self, value: $ty) -> Self {
+                    self.config.$field = value;
+                    self
+                }
+            )*
+        }
+
+        $(
+            #[doc = concat!("The `", $var, "` setting in force (one relaxed load).")]
+            #[inline]
+            #[allow(dead_code)]
+            pub(crate) fn $field() -> $ty {
+                codec::$codec::value(stored::$field.load(Relaxed))
+            }
+        )*
+
+        /// Every variable of [`Config`], in the order of the README's "Configuration" table.
+        pub const VARIABLES: &[Variable] = &[
+            $(Variable { name: $var, meaning: $meaning, default: $shown },)*
+        ];
+    };
+}
+
+/// `MONITOR_SAMPLE_INTERVAL`'s reader: a duration within [`SAMPLE_INTERVAL_BOUNDS`].
+fn env_sample_interval(
+    lookup: Lookup<'_>,
+    var: &str,
+    default: Duration,
+    errors: &mut Vec<ConfigError>,
+) -> Duration {
+    env_duration_within(lookup, var, default, SAMPLE_INTERVAL_BOUNDS, errors)
+}
+
+settings! {
+    disabled: bool [flag] = false,
+        "MONITOR_DISABLE" read env_bool,
+        "`1`: record and log nothing, nor add the run to the history (the code still runs)",
+        default "off";
+    slow_query: Duration [duration] = Duration::from_nanos(DEFAULT_SLOW_QUERY_NS),
+        "MONITOR_SLOW_QUERY" read env_duration,
+        "slow-query threshold (`500ms`, `2s`, …)", default "`30s`";
+    memory_warn: u64 [bytes] = DEFAULT_MEMORY_WARN,
+        "MONITOR_MEMORY_WARN" read env_bytes,
+        "warn when a step's peak RSS passes this (`512MiB`, `2GB`, …)", default "`1GiB`";
+    /// Within [`SAMPLE_INTERVAL_BOUNDS`]: [`ConfigBuilder::install`] clamps a value outside them
+    /// to the nearest bound, with a warning.
+    sample_interval: Duration [duration] = Duration::from_nanos(DEFAULT_SAMPLE_INTERVAL_NS),
+        "MONITOR_SAMPLE_INTERVAL" read env_sample_interval,
+        "RSS sampler interval while steps run (and the watchdog's tick), `1ms` to `1m`; a value \
+         outside is clamped to the nearest bound, with a warning",
+        default "`10ms`";
+    /// Linux `/proc/self/clear_refs`, after the mark is folded into the running calls, so that
+    /// every sampling interval has its own mark. Turn off when something else reads `VmHWM` of
+    /// this process.
+    reset_hwm: bool [flag] = true,
+        "MONITOR_RESET_HWM" read env_bool,
+        "`0`: never reset the kernel's RSS high-water mark (`VmHWM`)", default "on";
+    enforce_budgets: bool [flag] = false,
+        "MONITOR_ENFORCE_BUDGETS" read env_bool,
+        "`1`: a passed `max_peak`/`max_duration` budget panics after the call", default "off";
+    spans: bool [flag] = false,
+        "MONITOR_SPANS" read env_bool,
+        "`1`: open a `tracing` span per monitored call", default "off";
+    watchdog: bool [flag] = true,
+        "MONITOR_WATCHDOG" read env_bool,
+        "`0`: do not report queries still running past their threshold", default "on";
+    /// The hook keeps each panic's message for the run's error list and the `call panicked`
+    /// event. Once installed it stays; turned off later, the texts it keeps are no longer used.
+    panic_text: bool [flag] = true,
+        "MONITOR_PANIC_TEXT" read env_bool,
+        "`0`: chain no panic hook; panics are reported as `panicked`, without their message",
+        default "on";
+    /// Has no effect once the program installs a subscriber: the events go there.
+    stderr_warnings: bool [flag] = true,
+        "MONITOR_STDERR_WARNINGS" read env_bool,
+        "`0`: with no `tracing` subscriber installed, drop monitor's `warn` and `error` events \
+         instead of writing them to stderr, one line each (see [Events](#events))",
+        default "on";
+}
+
+impl Config {
     /// Reads the process environment.
     #[must_use]
     pub fn from_env() -> (Config, Vec<ConfigError>) {
         Self::from_lookup(&|k| std::env::var(k).ok())
     }
 
-    /// The settings in force now.
-    #[must_use]
-    pub fn current() -> Config {
-        ensure_init();
-        Config {
-            disabled: DISABLED.load(Relaxed),
-            slow_query: Duration::from_nanos(SLOW_QUERY_NS.load(Relaxed)),
-            memory_warn: MEMORY_WARN.load(Relaxed),
-            sample_interval: Duration::from_nanos(SAMPLE_INTERVAL_NS.load(Relaxed)),
-            enforce_budgets: ENFORCE_BUDGETS.load(Relaxed),
-            spans: SPANS.load(Relaxed),
-            watchdog: WATCHDOG.load(Relaxed),
-            reset_hwm: RESET_HWM.load(Relaxed),
-            panic_text: PANIC_TEXT.load(Relaxed),
-            stderr_warnings: STDERR_WARNINGS.load(Relaxed),
-        }
-    }
-
-    /// A builder starting from the environment's settings.
+    /// A builder starting from the settings in force.
     pub fn builder() -> ConfigBuilder {
-        ensure_init();
         ConfigBuilder {
             config: Config::current(),
         }
     }
 
     fn store(&self) {
-        DISABLED.store(self.disabled, Relaxed);
-        SLOW_QUERY_NS.store(saturating_nanos(self.slow_query), Relaxed);
-        MEMORY_WARN.store(self.memory_warn, Relaxed);
-        let (low, high) = SAMPLE_INTERVAL_BOUNDS;
-        SAMPLE_INTERVAL_NS.store(
-            saturating_nanos(self.sample_interval.clamp(low, high)),
-            Relaxed,
-        );
-        ENFORCE_BUDGETS.store(self.enforce_budgets, Relaxed);
-        SPANS.store(self.spans, Relaxed);
-        WATCHDOG.store(self.watchdog, Relaxed);
-        RESET_HWM.store(self.reset_hwm, Relaxed);
-        PANIC_TEXT.store(self.panic_text, Relaxed);
-        STDERR_WARNINGS.store(self.stderr_warnings, Relaxed);
+        self.store_values();
         if self.panic_text {
             crate::config::panic_text::install();
         }
     }
-}
-
-fn saturating_nanos(d: Duration) -> u64 {
-    u64::try_from(d.as_nanos()).unwrap_or(u64::MAX)
 }
 
 /// Overrides the environment's settings in code; [`ConfigBuilder::install`] applies them.
@@ -404,82 +465,20 @@ pub struct ConfigBuilder {
 }
 
 impl ConfigBuilder {
-    /// Turns recording off (or back on).
-    pub fn disabled(mut self, off: bool) -> Self {
-        self.config.disabled = off;
-        self
-    }
-
-    /// Sets the global slow-query threshold.
-    pub fn slow_query(mut self, threshold: Duration) -> Self {
-        self.config.slow_query = threshold;
-        self
-    }
-
-    /// Sets the global memory warning threshold in bytes.
-    pub fn memory_warn(mut self, bytes: u64) -> Self {
-        self.config.memory_warn = bytes;
-        self
-    }
-
-    /// Sets the RSS sampler interval; outside [`SAMPLE_INTERVAL_BOUNDS`] (1 ms to 60 s) it is
-    /// clamped to the nearest bound, with a warning.
-    pub fn sample_interval(mut self, interval: Duration) -> Self {
-        self.config.sample_interval = interval;
-        self
-    }
-
-    /// Makes passed budgets panic after the call.
-    pub fn enforce_budgets(mut self, on: bool) -> Self {
-        self.config.enforce_budgets = on;
-        self
-    }
-
-    /// Opens a `tracing` span per monitored call.
-    pub fn spans(mut self, on: bool) -> Self {
-        self.config.spans = on;
-        self
-    }
-
-    /// Reports queries still running past their slow threshold (on by default).
-    pub fn watchdog(mut self, on: bool) -> Self {
-        self.config.watchdog = on;
-        self
-    }
-
-    /// Lets the sampler reset the kernel's RSS high-water mark (on by default).
-    pub fn reset_hwm(mut self, on: bool) -> Self {
-        self.config.reset_hwm = on;
-        self
-    }
-
-    /// Keeps each panic's message for reports and events (on by default; see
-    /// [`Config::panic_text`]).
-    pub fn panic_text(mut self, on: bool) -> Self {
-        self.config.panic_text = on;
-        self
-    }
-
-    /// Writes monitor's `warn` and `error` events to stderr when no `tracing` subscriber is
-    /// installed (on by default; see [`Config::stderr_warnings`]).
-    pub fn stderr_warnings(mut self, on: bool) -> Self {
-        self.config.stderr_warnings = on;
-        self
-    }
-
     /// Applies the settings process-wide and returns them (a sample interval out of bounds
     /// clamped, with a warning).
     pub fn install(mut self) -> Config {
-        if let Some((clamped, e)) = out_of_bounds(
+        let clamped = out_of_bounds(
             "Config::sample_interval",
             self.config.sample_interval,
             SAMPLE_INTERVAL_BOUNDS,
-        ) {
-            self.config.sample_interval = clamped;
-            self.config.store();
+        );
+        if let Some((nearest, _)) = &clamped {
+            self.config.sample_interval = *nearest;
+        }
+        self.config.store();
+        if let Some((_, e)) = clamped {
             report_errors(&[e]);
-        } else {
-            self.config.store();
         }
         self.config
     }
@@ -497,55 +496,10 @@ pub fn ensure_init() {
     });
 }
 
-#[inline]
-pub(crate) fn disabled() -> bool {
-    DISABLED.load(Relaxed)
-}
-
+/// The slow-query threshold in nanoseconds, as the hot path compares it (the setting's bits).
 #[inline]
 pub(crate) fn slow_query_ns() -> u64 {
-    SLOW_QUERY_NS.load(Relaxed)
-}
-
-#[inline]
-pub(crate) fn memory_warn() -> u64 {
-    MEMORY_WARN.load(Relaxed)
-}
-
-#[inline]
-pub(crate) fn sample_interval() -> Duration {
-    Duration::from_nanos(SAMPLE_INTERVAL_NS.load(Relaxed))
-}
-
-#[inline]
-pub(crate) fn enforce_budgets() -> bool {
-    ENFORCE_BUDGETS.load(Relaxed)
-}
-
-#[inline]
-pub(crate) fn reset_hwm() -> bool {
-    RESET_HWM.load(Relaxed)
-}
-
-#[inline]
-pub(crate) fn panic_text() -> bool {
-    PANIC_TEXT.load(Relaxed)
-}
-
-#[inline]
-pub(crate) fn spans() -> bool {
-    SPANS.load(Relaxed)
-}
-
-/// Whether warnings go to stderr when no subscriber is installed (read on the warning path only).
-#[inline]
-pub(crate) fn stderr_warnings() -> bool {
-    STDERR_WARNINGS.load(Relaxed)
-}
-
-#[inline]
-pub(crate) fn watchdog() -> bool {
-    WATCHDOG.load(Relaxed)
+    stored::slow_query.load(Relaxed)
 }
 
 #[cfg(test)]
