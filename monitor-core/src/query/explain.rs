@@ -401,18 +401,7 @@ pub(crate) mod pg {
             ) else {
                 continue;
             };
-            infos.insert(
-                name,
-                TableInfo {
-                    columns: cols
-                        .split(',')
-                        .filter(|c| !c.is_empty())
-                        .map(str::to_owned)
-                        .collect(),
-                    // -1 means "never analysed" (PostgreSQL 14+).
-                    estimated_rows: (est >= 0.0).then_some(est),
-                },
-            );
+            infos.insert(name, TableInfo::from_pg_catalog(&cols, est));
         }
         infos
     }

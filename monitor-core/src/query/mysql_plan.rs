@@ -24,10 +24,10 @@
 //! replaced by `?` before anything is kept, as for PostgreSQL.
 
 use crate::query::plan::{
-    finding, push_col, single_table_sort, Finding, FindingKind, Plan, PlanSource, Statement,
-    TableInfos, BIG_TABLE_ROWS, FILTER_ROLES, JOIN_ROLES, WHERE_ROLES,
+    condition_columns, finding, redact_json, single_table_sort, Finding, FindingKind, Plan,
+    PlanSource, Statement, TableInfos, BIG_TABLE_ROWS, FILTER_ROLES, JOIN_ROLES, WHERE_ROLES,
 };
-use crate::query::sql::{self, ColumnRole};
+use crate::query::sql;
 use serde_json::Value;
 use std::fmt::Write as _;
 
@@ -91,7 +91,7 @@ impl Plan {
             PlanSource::Mysql
         };
         let mut json = json.clone();
-        redact(&mut json, None);
+        redact_json(&mut json, None, STRUCTURAL_KEYS);
         let stmt = Statement::parse(raw_sql);
         let mut walk = Walk {
             stmt: &stmt,
@@ -121,25 +121,6 @@ impl Plan {
             analyzed,
             findings: dedupe(findings),
         }
-    }
-}
-
-fn redact(v: &mut Value, key: Option<&str>) {
-    match v {
-        Value::String(s) if !key.is_some_and(|k| STRUCTURAL_KEYS.contains(&k)) => {
-            *s = sql::truncate(&sql::redact_literals(s), sql::MAX_SQL_CHARS);
-        }
-        Value::Array(a) => {
-            for x in a {
-                redact(x, key);
-            }
-        }
-        Value::Object(o) => {
-            for (k, x) in o.iter_mut() {
-                redact(x, Some(k));
-            }
-        }
-        _ => {}
     }
 }
 
@@ -488,7 +469,7 @@ impl Walk<'_> {
                 .stmt
                 .index_columns(&table, seen_as, self.infos, JOIN_ROLES);
             if cols.is_empty() {
-                cols = condition_columns(t, &table, seen_as, self.infos);
+                cols = attached_condition_columns(t, &table, seen_as, self.infos);
             }
             let how = text(t, "using_join_buffer").unwrap_or("block nested loop");
             self.findings.push(finding(
@@ -515,7 +496,7 @@ impl Walk<'_> {
             .stmt
             .index_columns(&table, seen_as, self.infos, FILTER_ROLES);
         if cols.is_empty() {
-            cols = condition_columns(t, &table, seen_as, self.infos);
+            cols = attached_condition_columns(t, &table, seen_as, self.infos);
         }
         if cols.is_empty() {
             cols = self
@@ -595,24 +576,15 @@ fn humanize(key: &str) -> String {
 
 /// Columns of `table` in the table's attached condition (MySQL qualifies them with the schema:
 /// `` `db`.`t`.`c` ``; only the last two parts are read).
-fn condition_columns(t: &Value, table: &str, seen_as: &str, infos: &TableInfos) -> Vec<String> {
-    let mut cols = Vec::new();
-    let Some(c) = text(t, "attached_condition") else {
-        return cols;
-    };
-    let uses = sql::expression_columns(c);
-    for role in [ColumnRole::Equality, ColumnRole::Join, ColumnRole::Range] {
-        for u in uses.iter().filter(|u| u.role == role) {
-            let mine = u
-                .qualifier
-                .as_deref()
-                .is_none_or(|q| q.eq_ignore_ascii_case(seen_as) || q.eq_ignore_ascii_case(table));
-            if mine {
-                push_col(&mut cols, &u.column, infos.get(table));
-            }
-        }
-    }
-    cols
+fn attached_condition_columns(
+    t: &Value,
+    table: &str,
+    seen_as: &str,
+    infos: &TableInfos,
+) -> Vec<String> {
+    text(t, "attached_condition").map_or_else(Vec::new, |c| {
+        condition_columns(&sql::expression_columns(c), table, seen_as, infos)
+    })
 }
 
 /// One finding per kind, table and suggestion (a sort and its temporary table are one problem).

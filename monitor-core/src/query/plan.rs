@@ -128,6 +128,21 @@ pub struct TableInfo {
     pub estimated_rows: Option<f64>,
 }
 
+impl TableInfo {
+    /// From PostgreSQL's catalog row (`explain::pg::TABLE_INFO_SQL`): the columns joined by `,`
+    /// and `reltuples`, where -1 means "never analysed" (PostgreSQL 14+).
+    pub(crate) fn from_pg_catalog(columns: &str, reltuples: f64) -> TableInfo {
+        TableInfo {
+            columns: columns
+                .split(',')
+                .filter(|c| !c.is_empty())
+                .map(str::to_owned)
+                .collect(),
+            estimated_rows: (reltuples >= 0.0).then_some(reltuples),
+        }
+    }
+}
+
 /// Table name -> what is known about it.
 pub type TableInfos = BTreeMap<String, TableInfo>;
 
@@ -414,7 +429,7 @@ impl Plan {
     #[must_use]
     pub fn from_postgres_json(raw_sql: &str, json: &Value, infos: &TableInfos) -> Plan {
         let mut json = json.clone();
-        redact_json(&mut json, None);
+        redact_json(&mut json, None, STRUCTURAL_KEYS);
         let stmt = Statement::parse(raw_sql);
         let root = json
             .as_array()
@@ -527,19 +542,21 @@ const STRUCTURAL_KEYS: &[&str] = &[
     "Subplan Name",
 ];
 
-fn redact_json(v: &mut Value, key: Option<&str>) {
+/// Redacts every string of a JSON plan, except the values of `structural` keys (node types,
+/// join types and the like, which hold no data): PostgreSQL's and MySQL/MariaDB's plans alike.
+pub(crate) fn redact_json(v: &mut Value, key: Option<&str>, structural: &[&str]) {
     match v {
-        Value::String(s) if !key.is_some_and(|k| STRUCTURAL_KEYS.contains(&k)) => {
+        Value::String(s) if !key.is_some_and(|k| structural.contains(&k)) => {
             *s = sql::truncate(&sql::redact_literals(s), sql::MAX_SQL_CHARS);
         }
         Value::Array(a) => {
             for x in a {
-                redact_json(x, key);
+                redact_json(x, key, structural);
             }
         }
         Value::Object(o) => {
             for (k, x) in o.iter_mut() {
-                redact_json(x, Some(k));
+                redact_json(x, Some(k), structural);
             }
         }
         _ => {}
@@ -596,6 +613,18 @@ fn filter_columns(n: &Value, table: &str, seen_as: &str, infos: &TableInfos) -> 
             uses.extend(sql::expression_columns(f));
         }
     }
+    condition_columns(&uses, table, seen_as, infos)
+}
+
+/// The columns of `table` (seen as `seen_as`) that a plan node's conditions use, in the order an
+/// index wants them: equalities, then join keys, then ranges; each a real column of the table.
+/// PostgreSQL's filters and MySQL's attached conditions alike.
+pub(crate) fn condition_columns(
+    uses: &[ColumnUse],
+    table: &str,
+    seen_as: &str,
+    infos: &TableInfos,
+) -> Vec<String> {
     let mut cols = Vec::new();
     for role in [ColumnRole::Equality, ColumnRole::Join, ColumnRole::Range] {
         for u in uses.iter().filter(|u| u.role == role) {

@@ -20,17 +20,11 @@
 //! An `EXPLAIN` the server refuses fails only that statement: MySQL and MariaDB do not abort the
 //! caller's transaction on an error, so no savepoint is needed.
 
-use super::sqlx_pool::lend;
-use crate::call::rows::RowCount;
-use crate::query::explain::{
-    single_statement, ExplainError, ExplainFuture, ExplainOptions, ExplainPlanAsync,
-    ExplainPlanAsyncMut,
-};
+use crate::query::explain::{single_statement, ExplainError, ExplainOptions};
 use crate::query::plan::{Plan, PlanSource, TableInfo, TableInfos};
 use crate::query::sql::{self, Tok};
 use sqlx::mysql::{MySql, MySqlConnection, MySqlDatabaseError, MySqlQueryResult, MySqlRow};
-use sqlx::pool::PoolConnection;
-use sqlx::{Connection, Executor, Pool, Row, Transaction};
+use sqlx::{Connection, Executor, Row};
 
 /// MySQL's "This command is not supported in the prepared statement protocol yet".
 const ER_UNSUPPORTED_PS: u16 = 1295;
@@ -225,55 +219,7 @@ async fn server_in_transaction(conn: &mut MySqlConnection) -> bool {
     }
 }
 
-impl ExplainPlanAsync for Pool<MySql> {
-    fn explain_plan_async<'a>(
-        &'a self,
-        sql: &'a str,
-        options: ExplainOptions,
-    ) -> ExplainFuture<'a> {
-        Box::pin(async move {
-            let mut conn = lend(self).await?;
-            explain(&mut conn, sql, options).await
-        })
-    }
-}
-
-impl ExplainPlanAsyncMut for MySqlConnection {
-    fn explain_plan_async_mut<'a>(
-        &'a mut self,
-        sql: &'a str,
-        options: ExplainOptions,
-    ) -> ExplainFuture<'a> {
-        Box::pin(explain(self, sql, options))
-    }
-}
-
-impl ExplainPlanAsyncMut for PoolConnection<MySql> {
-    fn explain_plan_async_mut<'a>(
-        &'a mut self,
-        sql: &'a str,
-        options: ExplainOptions,
-    ) -> ExplainFuture<'a> {
-        Box::pin(explain(self, sql, options))
-    }
-}
-
-impl ExplainPlanAsyncMut for Transaction<'_, MySql> {
-    fn explain_plan_async_mut<'a>(
-        &'a mut self,
-        sql: &'a str,
-        options: ExplainOptions,
-    ) -> ExplainFuture<'a> {
-        Box::pin(explain(self, sql, options))
-    }
-}
-
-/// `rows` on a query returning `execute`'s result counts the rows it changed.
-impl RowCount for MySqlQueryResult {
-    fn row_count(&self) -> Option<u64> {
-        Some(self.rows_affected())
-    }
-}
+super::sqlx_pool::sqlx_client!(MySql, MySqlConnection, MySqlQueryResult, explain);
 
 #[cfg(test)]
 mod tests {

@@ -1,5 +1,6 @@
-//! Borrowing a connection from a sqlx pool for a plan capture, without ever holding up the
-//! pipeline that owns the pool.
+//! What every sqlx client shares: borrowing a connection from a pool for a plan capture without
+//! ever holding up the pipeline that owns the pool ([`lend`]), and the trait impls around each
+//! database's own `explain` ([`sqlx_client!`]).
 //!
 //! A call made through a pool (`fetch_all(pool)`) has given its connection back by the time the
 //! plan is captured, so the capture asks the pool for one: an idle connection at once if there is
@@ -45,3 +46,47 @@ pub(crate) async fn lend<DB: Database>(
         ))),
     }
 }
+
+/// The impls every sqlx database gets around its `explain(&mut Connection, sql, options)`: a
+/// pool lends a connection for the capture ([`lend`]); a connection, a pool connection and a
+/// transaction are explained on themselves; `rows` on `execute`'s result counts the rows it
+/// changed.
+macro_rules! sqlx_client {
+    ($db:ty, $connection:ty, $query_result:ty, $explain:path) => {
+        impl $crate::query::explain::ExplainPlanAsync for ::sqlx::Pool<$db> {
+            fn explain_plan_async<'a>(
+                &'a self,
+                sql: &'a str,
+                options: $crate::query::explain::ExplainOptions,
+            ) -> $crate::query::explain::ExplainFuture<'a> {
+                Box::pin(async move {
+                    let mut conn = $crate::query::sqlx_pool::lend(self).await?;
+                    $explain(&mut conn, sql, options).await
+                })
+            }
+        }
+
+        $crate::query::sqlx_pool::sqlx_client!(@on_itself $connection, $explain);
+        $crate::query::sqlx_pool::sqlx_client!(@on_itself ::sqlx::pool::PoolConnection<$db>, $explain);
+        $crate::query::sqlx_pool::sqlx_client!(@on_itself ::sqlx::Transaction<'_, $db>, $explain);
+
+        /// `rows` on a query returning `execute`'s result counts the rows it changed.
+        impl $crate::call::rows::RowCount for $query_result {
+            fn row_count(&self) -> Option<u64> {
+                Some(self.rows_affected())
+            }
+        }
+    };
+    (@on_itself $target:ty, $explain:path) => {
+        impl $crate::query::explain::ExplainPlanAsyncMut for $target {
+            fn explain_plan_async_mut<'a>(
+                &'a mut self,
+                sql: &'a str,
+                options: $crate::query::explain::ExplainOptions,
+            ) -> $crate::query::explain::ExplainFuture<'a> {
+                Box::pin($explain(self, sql, options))
+            }
+        }
+    };
+}
+pub(crate) use sqlx_client;

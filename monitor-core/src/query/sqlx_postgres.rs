@@ -10,15 +10,10 @@
 //! goes on as if nothing had been sent. The table lookup is a parameterized catalog query that is
 //! not cached on the connection (`persistent(false)`).
 
-use super::sqlx_pool::lend;
-use crate::call::rows::RowCount;
-use crate::query::explain::{
-    pg, ExplainError, ExplainFuture, ExplainOptions, ExplainPlanAsync, ExplainPlanAsyncMut,
-};
+use crate::query::explain::{pg, ExplainError, ExplainOptions};
 use crate::query::plan::{Plan, TableInfo, TableInfos};
-use sqlx::pool::PoolConnection;
 use sqlx::postgres::{PgConnection, PgQueryResult, PgRow, Postgres};
-use sqlx::{Column, Connection, Executor, Pool, Row, Transaction};
+use sqlx::{Column, Connection, Executor, Row};
 
 async fn explain(
     conn: &mut PgConnection,
@@ -93,68 +88,9 @@ fn table_infos(rows: &[PgRow]) -> TableInfos {
         ) else {
             continue;
         };
-        infos.insert(
-            name,
-            TableInfo {
-                columns: cols
-                    .split(',')
-                    .filter(|c| !c.is_empty())
-                    .map(str::to_owned)
-                    .collect(),
-                // -1 means "never analysed" (PostgreSQL 14+).
-                estimated_rows: (est >= 0.0).then_some(est),
-            },
-        );
+        infos.insert(name, TableInfo::from_pg_catalog(&cols, est));
     }
     infos
 }
 
-impl ExplainPlanAsync for Pool<Postgres> {
-    fn explain_plan_async<'a>(
-        &'a self,
-        sql: &'a str,
-        options: ExplainOptions,
-    ) -> ExplainFuture<'a> {
-        Box::pin(async move {
-            let mut conn = lend(self).await?;
-            explain(&mut conn, sql, options).await
-        })
-    }
-}
-
-impl ExplainPlanAsyncMut for PgConnection {
-    fn explain_plan_async_mut<'a>(
-        &'a mut self,
-        sql: &'a str,
-        options: ExplainOptions,
-    ) -> ExplainFuture<'a> {
-        Box::pin(explain(self, sql, options))
-    }
-}
-
-impl ExplainPlanAsyncMut for PoolConnection<Postgres> {
-    fn explain_plan_async_mut<'a>(
-        &'a mut self,
-        sql: &'a str,
-        options: ExplainOptions,
-    ) -> ExplainFuture<'a> {
-        Box::pin(explain(self, sql, options))
-    }
-}
-
-impl ExplainPlanAsyncMut for Transaction<'_, Postgres> {
-    fn explain_plan_async_mut<'a>(
-        &'a mut self,
-        sql: &'a str,
-        options: ExplainOptions,
-    ) -> ExplainFuture<'a> {
-        Box::pin(explain(self, sql, options))
-    }
-}
-
-/// `rows` on a query returning `execute`'s result counts the rows it changed.
-impl RowCount for PgQueryResult {
-    fn row_count(&self) -> Option<u64> {
-        Some(self.rows_affected())
-    }
-}
+super::sqlx_pool::sqlx_client!(Postgres, PgConnection, PgQueryResult, explain);

@@ -4,19 +4,19 @@
 //! ([`Plan::from_sqlite`]). Parameters are left unbound (SQLite reads them as `NULL`), so no value
 //! is needed or shown, and nothing is cached on the connection (`raw_sql`, `persistent(false)`).
 
-use super::sqlx_pool::lend;
-use crate::call::rows::RowCount;
-use crate::query::explain::{
-    single_statement, ExplainError, ExplainFuture, ExplainOptions, ExplainPlanAsync,
-    ExplainPlanAsyncMut,
-};
+use crate::query::explain::{single_statement, ExplainError, ExplainOptions};
 use crate::query::plan::{Plan, SqlitePlanRow, TableInfo, TableInfos};
 use crate::query::sql;
-use sqlx::pool::PoolConnection;
 use sqlx::sqlite::{Sqlite, SqliteConnection, SqliteQueryResult};
-use sqlx::{Executor, Pool, Row, Transaction};
+use sqlx::{Executor, Row};
 
-async fn explain(conn: &mut SqliteConnection, sql_text: &str) -> Result<Plan, ExplainError> {
+/// `options` has nothing to choose for SQLite: `EXPLAIN QUERY PLAN` neither runs the statement
+/// nor takes its parameters.
+async fn explain(
+    conn: &mut SqliteConnection,
+    sql_text: &str,
+    _options: ExplainOptions,
+) -> Result<Plan, ExplainError> {
     let stmt = single_statement(sql_text)?;
     let text = format!("EXPLAIN QUERY PLAN {stmt}");
     // `Executor` methods return boxed futures: the capture's future stays `Send` for every
@@ -64,48 +64,4 @@ async fn explain(conn: &mut SqliteConnection, sql_text: &str) -> Result<Plan, Ex
     Ok(Plan::from_sqlite(sql_text, &plan_rows, &infos))
 }
 
-impl ExplainPlanAsync for Pool<Sqlite> {
-    fn explain_plan_async<'a>(&'a self, sql: &'a str, _: ExplainOptions) -> ExplainFuture<'a> {
-        Box::pin(async move {
-            let mut conn = lend(self).await?;
-            explain(&mut conn, sql).await
-        })
-    }
-}
-
-impl ExplainPlanAsyncMut for SqliteConnection {
-    fn explain_plan_async_mut<'a>(
-        &'a mut self,
-        sql: &'a str,
-        _: ExplainOptions,
-    ) -> ExplainFuture<'a> {
-        Box::pin(explain(self, sql))
-    }
-}
-
-impl ExplainPlanAsyncMut for PoolConnection<Sqlite> {
-    fn explain_plan_async_mut<'a>(
-        &'a mut self,
-        sql: &'a str,
-        _: ExplainOptions,
-    ) -> ExplainFuture<'a> {
-        Box::pin(explain(self, sql))
-    }
-}
-
-impl ExplainPlanAsyncMut for Transaction<'_, Sqlite> {
-    fn explain_plan_async_mut<'a>(
-        &'a mut self,
-        sql: &'a str,
-        _: ExplainOptions,
-    ) -> ExplainFuture<'a> {
-        Box::pin(explain(self, sql))
-    }
-}
-
-/// `rows` on a query returning `execute`'s result counts the rows it changed.
-impl RowCount for SqliteQueryResult {
-    fn row_count(&self) -> Option<u64> {
-        Some(self.rows_affected())
-    }
-}
+super::sqlx_pool::sqlx_client!(Sqlite, SqliteConnection, SqliteQueryResult, explain);
