@@ -8,6 +8,7 @@ use std::net::TcpListener;
 
 pub mod mariadb;
 pub mod postgres;
+mod process;
 
 /// A TCP port on 127.0.0.1 that was free a moment ago.
 ///

@@ -17,9 +17,11 @@
 
 use std::fmt::Write as _;
 use std::net::TcpStream;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
+
+use crate::process::{chown_to, output_text, run, running_as_root};
 
 /// The unprivileged user the server runs as when the tests run as root.
 const SERVER_USER: &str = "nobody";
@@ -61,7 +63,7 @@ impl MariadbServer {
             .tempdir()
             .unwrap_or_else(|e| panic!("MariaDB test server: cannot create a temp dir: {e}"));
         if let Some(user) = as_user {
-            chown_to(dir.path(), user);
+            chown_to("MariaDB", dir.path(), user);
         }
         let data = dir.path().join("data");
         let mut args = vec![
@@ -75,7 +77,7 @@ impl MariadbServer {
         if let Some(user) = as_user {
             args.push(format!("--user={user}"));
         }
-        let out = run(&install, &args);
+        let out = run("MariaDB", None, &install, &args);
         if !out.status.success() {
             panic!(
                 "MariaDB test server: mariadb-install-db failed in {}:\n{}",
@@ -254,48 +256,6 @@ fn small_and_fast() -> &'static [&'static str] {
         "--innodb-doublewrite=0",
         "--innodb-flush-method=nosync",
     ]
-}
-
-fn running_as_root() -> bool {
-    Command::new("id")
-        .arg("-u")
-        .output()
-        .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
-}
-
-fn chown_to(path: &Path, user: &str) {
-    let out = Command::new("chown")
-        .arg(format!("{user}:"))
-        .arg(path)
-        .output()
-        .unwrap_or_else(|e| panic!("MariaDB test server: cannot run chown: {e}"));
-    if !out.status.success() {
-        panic!(
-            "MariaDB test server: chown {user} {} failed: {}",
-            path.display(),
-            output_text(&out)
-        );
-    }
-}
-
-fn run(program: &Path, args: &[String]) -> Output {
-    Command::new(program)
-        .args(args)
-        // The server must not inherit a working directory the server user cannot read.
-        .current_dir("/")
-        .stdin(Stdio::null())
-        .env("LC_ALL", "C")
-        .output()
-        .unwrap_or_else(|e| panic!("MariaDB test server: cannot run {}: {e}", program.display()))
-}
-
-fn output_text(out: &Output) -> String {
-    format!(
-        "exit status: {}\nstdout: {}\nstderr: {}",
-        out.status,
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
 }
 
 /// `(mariadbd, mariadb-install-db, mariadb)`.

@@ -14,9 +14,11 @@
 
 use std::ffi::OsStr;
 use std::fmt::Write as _;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::path::PathBuf;
+use std::process::Command;
 use std::time::{Duration, Instant};
+
+use crate::process::{chown_to, output_text, run, running_as_root};
 
 /// The unprivileged user the server runs as when the tests run as root.
 const SERVER_USER: &str = "nobody";
@@ -55,10 +57,11 @@ impl PostgresServer {
             .tempdir()
             .unwrap_or_else(|e| panic!("PostgreSQL test server: cannot create a temp dir: {e}"));
         if let Some(user) = as_user {
-            chown_to(dir.path(), user);
+            chown_to("PostgreSQL", dir.path(), user);
         }
         let data = dir.path().join("data");
         let initdb = run(
+            "PostgreSQL",
             as_user,
             &bin.join("initdb"),
             &[
@@ -115,6 +118,7 @@ impl PostgresServer {
             sock = self.dir.path().display(),
         );
         let out = run(
+            "PostgreSQL",
             self.as_user,
             &self.bin.join("pg_ctl"),
             &[
@@ -189,6 +193,7 @@ impl PostgresServer {
     fn stop(&self) {
         let data = self.data_dir();
         let _ = run(
+            "PostgreSQL",
             self.as_user,
             &self.bin.join("pg_ctl"),
             &[
@@ -208,62 +213,6 @@ impl Drop for PostgresServer {
         self.stop();
         // The temp dir removes itself (root may delete files owned by `nobody`).
     }
-}
-
-fn running_as_root() -> bool {
-    // `id -u` avoids a libc dependency for one call.
-    Command::new("id")
-        .arg("-u")
-        .output()
-        .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
-}
-
-fn chown_to(path: &Path, user: &str) {
-    let out = Command::new("chown")
-        .arg(format!("{user}:"))
-        .arg(path)
-        .output()
-        .unwrap_or_else(|e| panic!("PostgreSQL test server: cannot run chown: {e}"));
-    if !out.status.success() {
-        panic!(
-            "PostgreSQL test server: chown {user} {} failed: {}",
-            path.display(),
-            output_text(&out)
-        );
-    }
-}
-
-/// Runs a server program, as `user` through `runuser` when given.
-fn run(user: Option<&str>, program: &Path, args: &[&OsStr]) -> Output {
-    let mut cmd = match user {
-        Some(u) => {
-            let mut c = Command::new("runuser");
-            c.args(["-u", u, "--"]).arg(program);
-            c
-        }
-        None => Command::new(program),
-    };
-    cmd.args(args)
-        // The server must not inherit a working directory the server user cannot read.
-        .current_dir("/")
-        .env("LC_ALL", "C");
-    cmd.output().unwrap_or_else(|e| {
-        panic!(
-            "PostgreSQL test server: cannot run {}{}: {e}",
-            program.display(),
-            user.map(|u| format!(" as {u} via runuser"))
-                .unwrap_or_default()
-        )
-    })
-}
-
-fn output_text(out: &Output) -> String {
-    format!(
-        "exit status: {}\nstdout: {}\nstderr: {}",
-        out.status,
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
 }
 
 fn find_bin_dir() -> Option<PathBuf> {
