@@ -4,46 +4,25 @@
 //! is flagged (`access_type` `ALL`) with a `CREATE INDEX` suggestion; the test runs it, and the
 //! next plan of every shape uses the index and has no finding. Also: `ANALYZE FORMAT=JSON` under
 //! `analyze`, a join without an index, a filesort, and `LIMIT ?`.
-use monitor::{monitor_query, CapturedPlan, FindingKind, PlanSource};
+mod sqlx_support;
+
+use monitor::{monitor_query, FindingKind, PlanSource};
 use monitor_test_support::mariadb::MariadbServer;
 use sqlx::mysql::{MySqlConnection, MySqlPool, MySqlPoolOptions};
-use sqlx::pool::PoolConnection;
-use sqlx::{Connection, MySql, Transaction};
+use sqlx::{Connection, MySql};
+use sqlx_support::plans;
 
 const SQL: &str = "SELECT id, amount FROM orders WHERE customer_id = ? AND status = 'shipped'";
 const SUGGESTION: &str =
     "CREATE INDEX idx_orders_customer_id_status ON orders (customer_id, status);";
 
-#[monitor_query("maria_pool", rows, explain(conn = pool, sql = SQL, mode = "always"))]
-async fn via_pool(pool: &MySqlPool, customer: i32) -> sqlx::Result<Vec<(i64, f64)>> {
-    sqlx::query_as(SQL).bind(customer).fetch_all(pool).await
-}
-
-#[monitor_query("maria_pool_conn", rows, explain(conn = conn, sql = SQL, mode = "always"))]
-async fn via_pool_conn(
-    conn: &mut PoolConnection<MySql>,
-    customer: i32,
-) -> sqlx::Result<Vec<(i64, f64)>> {
-    sqlx::query_as(SQL)
-        .bind(customer)
-        .fetch_all(&mut **conn)
-        .await
-}
-
-#[monitor_query("maria_conn", rows, explain(conn = conn, sql = SQL, mode = "always"))]
-async fn via_conn(conn: &mut MySqlConnection, customer: i32) -> sqlx::Result<Vec<(i64, f64)>> {
-    sqlx::query_as(SQL).bind(customer).fetch_all(conn).await
-}
-
-#[monitor_query("maria_tx", rows, explain(conn = tx, sql = SQL, mode = "always"))]
-async fn via_tx(tx: &mut Transaction<'_, MySql>, customer: i32) -> sqlx::Result<Vec<(i64, f64)>> {
-    sqlx::query_as(SQL)
-        .bind(customer)
-        .fetch_all(&mut **tx)
-        .await
-}
-
-const SITES: [&str; 4] = ["maria_pool", "maria_pool_conn", "maria_conn", "maria_tx"];
+sqlx_support::every_shape!(
+    db = MySql,
+    pool = MySqlPool,
+    connection = MySqlConnection,
+    customer = i32,
+    sites = ["maria_pool", "maria_pool_conn", "maria_conn", "maria_tx"]
+);
 
 const BIG_SPENDERS: &str = "SELECT count(*) FROM orders WHERE amount > 7000";
 
@@ -76,14 +55,6 @@ async fn call_every_shape(pool: &MySqlPool, url: &str) {
         .unwrap();
     tx.rollback().await.unwrap();
     conn.close().await.unwrap();
-}
-
-fn plans(site: &str) -> Vec<CapturedPlan> {
-    monitor::snapshot()
-        .site(site)
-        .unwrap_or_else(|| panic!("site {site} recorded"))
-        .plans
-        .clone()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -4,48 +4,26 @@
 //! `CREATE INDEX` suggestion; the test runs it, and the next plan of every shape uses the index
 //! and has no finding. Inside the caller's transaction the capture leaves no trace: the
 //! transaction stays writable after `analyze` and after an `EXPLAIN` the server refuses.
+mod sqlx_support;
+
 use monitor::testing::capture_async;
-use monitor::{monitor_query, CapturedPlan, FindingKind, PlanSource};
+use monitor::{monitor_query, FindingKind, PlanSource};
 use monitor_test_support::postgres::PostgresServer;
-use sqlx::pool::PoolConnection;
 use sqlx::postgres::{PgConnection, PgPool, PgPoolOptions};
 use sqlx::{Connection, Postgres, Transaction};
+use sqlx_support::plans;
 
 const SQL: &str = "SELECT id, amount FROM orders WHERE customer_id = $1 AND status = 'shipped'";
 const SUGGESTION: &str =
     "CREATE INDEX idx_orders_customer_id_status ON orders (customer_id, status);";
 
-#[monitor_query("pg_pool", rows, explain(conn = pool, sql = SQL, mode = "always"))]
-async fn via_pool(pool: &PgPool, customer: i32) -> sqlx::Result<Vec<(i64, f64)>> {
-    sqlx::query_as(SQL).bind(customer).fetch_all(pool).await
-}
-
-#[monitor_query("pg_pool_conn", rows, explain(conn = conn, sql = SQL, mode = "always"))]
-async fn via_pool_conn(
-    conn: &mut PoolConnection<Postgres>,
-    customer: i32,
-) -> sqlx::Result<Vec<(i64, f64)>> {
-    sqlx::query_as(SQL)
-        .bind(customer)
-        .fetch_all(&mut **conn)
-        .await
-}
-
-#[monitor_query("pg_conn", rows, explain(conn = conn, sql = SQL, mode = "always"))]
-async fn via_conn(conn: &mut PgConnection, customer: i32) -> sqlx::Result<Vec<(i64, f64)>> {
-    sqlx::query_as(SQL).bind(customer).fetch_all(conn).await
-}
-
-#[monitor_query("pg_tx", rows, explain(conn = tx, sql = SQL, mode = "always"))]
-async fn via_tx(
-    tx: &mut Transaction<'_, Postgres>,
-    customer: i32,
-) -> sqlx::Result<Vec<(i64, f64)>> {
-    sqlx::query_as(SQL)
-        .bind(customer)
-        .fetch_all(&mut **tx)
-        .await
-}
+sqlx_support::every_shape!(
+    db = Postgres,
+    pool = PgPool,
+    connection = PgConnection,
+    customer = i32,
+    sites = ["pg_pool", "pg_pool_conn", "pg_conn", "pg_tx"]
+);
 
 const COUNT_SQL: &str = "SELECT count(*) FROM orders WHERE amount > 4000";
 
@@ -60,8 +38,6 @@ async fn show_in_tx(tx: &mut Transaction<'_, Postgres>, sql: &str) -> sqlx::Resu
     sqlx::query_scalar(sql).fetch_one(&mut **tx).await
 }
 
-const SITES: [&str; 4] = ["pg_pool", "pg_pool_conn", "pg_conn", "pg_tx"];
-
 async fn call_every_shape(pool: &PgPool, url: &str) {
     assert_eq!(via_pool(pool, 7).await.unwrap().len(), 100);
     let mut pooled = pool.acquire().await.unwrap();
@@ -73,14 +49,6 @@ async fn call_every_shape(pool: &PgPool, url: &str) {
     assert_eq!(via_tx(&mut tx, 7).await.unwrap().len(), 100);
     tx.rollback().await.unwrap();
     conn.close().await.unwrap();
-}
-
-fn plans(site: &str) -> Vec<CapturedPlan> {
-    monitor::snapshot()
-        .site(site)
-        .unwrap_or_else(|| panic!("site {site} recorded"))
-        .plans
-        .clone()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

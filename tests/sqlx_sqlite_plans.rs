@@ -2,50 +2,29 @@
 //! `&mut PoolConnection<Sqlite>`, `&mut SqliteConnection`, `&mut Transaction<Sqlite>`): an
 //! unindexed look-up is flagged with a `CREATE INDEX` suggestion; the test runs that suggestion,
 //! and the next plan of every shape searches the index and has no finding.
-use monitor::{monitor_query, CapturedPlan, FindingKind, PlanSource};
-use sqlx::pool::PoolConnection;
+mod sqlx_support;
+
+use monitor::{FindingKind, PlanSource};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteConnection, SqlitePool, SqlitePoolOptions};
-use sqlx::{Connection, Sqlite, Transaction};
+use sqlx::{Connection, Sqlite};
+use sqlx_support::plans;
 
 const SQL: &str = "SELECT id, amount FROM orders WHERE customer_id = ?1 AND status = 'shipped'";
 const SUGGESTION: &str =
     "CREATE INDEX idx_orders_customer_id_status ON orders (customer_id, status);";
 
-#[monitor_query("sqlite_pool", rows, explain(conn = pool, sql = SQL, mode = "always"))]
-async fn via_pool(pool: &SqlitePool, customer: i64) -> sqlx::Result<Vec<(i64, f64)>> {
-    sqlx::query_as(SQL).bind(customer).fetch_all(pool).await
-}
-
-#[monitor_query("sqlite_pool_conn", rows, explain(conn = conn, sql = SQL, mode = "always"))]
-async fn via_pool_conn(
-    conn: &mut PoolConnection<Sqlite>,
-    customer: i64,
-) -> sqlx::Result<Vec<(i64, f64)>> {
-    sqlx::query_as(SQL)
-        .bind(customer)
-        .fetch_all(&mut **conn)
-        .await
-}
-
-#[monitor_query("sqlite_conn", rows, explain(conn = conn, sql = SQL, mode = "always"))]
-async fn via_conn(conn: &mut SqliteConnection, customer: i64) -> sqlx::Result<Vec<(i64, f64)>> {
-    sqlx::query_as(SQL).bind(customer).fetch_all(conn).await
-}
-
-#[monitor_query("sqlite_tx", rows, explain(conn = tx, sql = SQL, mode = "always"))]
-async fn via_tx(tx: &mut Transaction<'_, Sqlite>, customer: i64) -> sqlx::Result<Vec<(i64, f64)>> {
-    sqlx::query_as(SQL)
-        .bind(customer)
-        .fetch_all(&mut **tx)
-        .await
-}
-
-const SITES: [&str; 4] = [
-    "sqlite_pool",
-    "sqlite_pool_conn",
-    "sqlite_conn",
-    "sqlite_tx",
-];
+sqlx_support::every_shape!(
+    db = Sqlite,
+    pool = SqlitePool,
+    connection = SqliteConnection,
+    customer = i64,
+    sites = [
+        "sqlite_pool",
+        "sqlite_pool_conn",
+        "sqlite_conn",
+        "sqlite_tx"
+    ]
+);
 
 /// Calls every shape once; each returns the customer's 50 orders.
 async fn call_every_shape(pool: &SqlitePool, options: &SqliteConnectOptions) {
@@ -61,14 +40,6 @@ async fn call_every_shape(pool: &SqlitePool, options: &SqliteConnectOptions) {
     assert_eq!(via_tx(&mut tx, 7).await.unwrap().len(), 50);
     tx.commit().await.unwrap();
     conn.close().await.unwrap();
-}
-
-fn plans(site: &str) -> Vec<CapturedPlan> {
-    monitor::snapshot()
-        .site(site)
-        .unwrap_or_else(|| panic!("site {site} recorded"))
-        .plans
-        .clone()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
