@@ -28,8 +28,10 @@
 //! A statement holding more than one `;`-separated statement is never explained.
 
 use crate::query::plan::Plan;
+#[cfg(feature = "sqlite")]
+use crate::query::plan::TableInfo;
 #[cfg(any(feature = "sqlite", feature = "postgres", feature = "tokio-postgres"))]
-use crate::query::plan::{TableInfo, TableInfos};
+use crate::query::plan::TableInfos;
 use crate::query::sql;
 use std::fmt;
 use std::future::Future;
@@ -285,6 +287,7 @@ pub(crate) mod pg {
     //! What the PostgreSQL clients share: the script, reading its answer, and the table lookup.
     //! Each client only sends them (`sqlx` too, from `crate::query::sqlx_postgres`).
     use super::*;
+    use crate::query::plan::TableInfo;
     use std::sync::atomic::{AtomicU64, Ordering};
     #[cfg(any(feature = "postgres", feature = "tokio-postgres"))]
     use tokio_postgres::SimpleQueryMessage;
@@ -390,6 +393,19 @@ pub(crate) mod pg {
          WHERE c.relname = ANY($1) AND c.relkind IN ('r', 'p', 'm') AND pg_catalog.pg_table_is_visible(c.oid) \
          GROUP BY c.relname, c.reltuples";
 
+    /// One row of [`TABLE_INFO_SQL`]: the columns joined by `,` and `reltuples`, where -1 means
+    /// "never analysed" (PostgreSQL 14+).
+    pub(crate) fn table_info(columns: &str, reltuples: f64) -> TableInfo {
+        TableInfo {
+            columns: columns
+                .split(',')
+                .filter(|c| !c.is_empty())
+                .map(str::to_owned)
+                .collect(),
+            estimated_rows: (reltuples >= 0.0).then_some(reltuples),
+        }
+    }
+
     #[cfg(any(feature = "postgres", feature = "tokio-postgres"))]
     pub(super) fn table_infos(rows: &[tokio_postgres::Row]) -> TableInfos {
         let mut infos = TableInfos::new();
@@ -401,7 +417,7 @@ pub(crate) mod pg {
             ) else {
                 continue;
             };
-            infos.insert(name, TableInfo::from_pg_catalog(&cols, est));
+            infos.insert(name, table_info(&cols, est));
         }
         infos
     }

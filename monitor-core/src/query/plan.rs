@@ -128,21 +128,6 @@ pub struct TableInfo {
     pub estimated_rows: Option<f64>,
 }
 
-impl TableInfo {
-    /// From PostgreSQL's catalog row (`explain::pg::TABLE_INFO_SQL`): the columns joined by `,`
-    /// and `reltuples`, where -1 means "never analysed" (PostgreSQL 14+).
-    pub(crate) fn from_pg_catalog(columns: &str, reltuples: f64) -> TableInfo {
-        TableInfo {
-            columns: columns
-                .split(',')
-                .filter(|c| !c.is_empty())
-                .map(str::to_owned)
-                .collect(),
-            estimated_rows: (reltuples >= 0.0).then_some(reltuples),
-        }
-    }
-}
-
 /// Table name -> what is known about it.
 pub type TableInfos = BTreeMap<String, TableInfo>;
 

@@ -11,7 +11,7 @@
 //! not cached on the connection (`persistent(false)`).
 
 use crate::query::explain::{pg, ExplainError, ExplainOptions};
-use crate::query::plan::{Plan, TableInfo, TableInfos};
+use crate::query::plan::{Plan, TableInfos};
 use sqlx::postgres::{PgConnection, PgQueryResult, PgRow, Postgres};
 use sqlx::{Column, Connection, Executor, Row};
 
@@ -88,7 +88,7 @@ fn table_infos(rows: &[PgRow]) -> TableInfos {
         ) else {
             continue;
         };
-        infos.insert(name, TableInfo::from_pg_catalog(&cols, est));
+        infos.insert(name, pg::table_info(&cols, est));
     }
     infos
 }
