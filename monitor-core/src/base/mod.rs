@@ -6,5 +6,6 @@
 
 pub mod clock;
 pub mod host;
+pub(crate) mod registry;
 pub mod rss;
 pub mod slots;

@@ -5,6 +5,7 @@
 //! name. The first call registers the site in a lock-free intrusive list (a CAS on the list head,
 //! as `tracing-core` does) so that [`crate::snapshot()`] and the exporters can walk every site.
 
+use crate::base::registry::{Linked, Registry};
 use crate::call::stats::SiteStats;
 pub use crate::site::{DatasetName, Kind, Metadata};
 use std::ptr;
@@ -28,8 +29,14 @@ pub struct Callsite {
     stats: SiteStats,
 }
 
-static HEAD: AtomicPtr<Callsite> = AtomicPtr::new(ptr::null_mut());
+static SITES: Registry<Callsite> = Registry::new();
 static NEXT_ID: AtomicU32 = AtomicU32::new(0);
+
+impl Linked for Callsite {
+    fn next(&self) -> &AtomicPtr<Self> {
+        &self.next
+    }
+}
 
 impl Callsite {
     /// A call site, unregistered until its first call.
@@ -86,16 +93,7 @@ impl Callsite {
                 crate::start_up();
                 let id = NEXT_ID.fetch_add(1, Ordering::Relaxed);
                 self.id.store(id, Ordering::Release);
-                let me = ptr::from_ref(self).cast_mut();
-                let mut head = HEAD.load(Ordering::Acquire);
-                loop {
-                    self.next.store(head, Ordering::Relaxed);
-                    match HEAD.compare_exchange_weak(head, me, Ordering::AcqRel, Ordering::Acquire)
-                    {
-                        Ok(_) => break,
-                        Err(h) => head = h,
-                    }
-                }
+                SITES.push(self);
                 self.state.store(REGISTERED, Ordering::Release);
             }
             Err(_) => {
@@ -110,14 +108,8 @@ impl Callsite {
 }
 
 /// Calls `f` for every registered site, newest first.
-pub fn for_each_site(mut f: impl FnMut(&'static Callsite)) {
-    let mut cur = HEAD.load(Ordering::Acquire);
-    while !cur.is_null() {
-        // SAFETY: only `&'static Callsite`s are ever pushed, and they are never removed.
-        let site: &'static Callsite = unsafe { &*cur };
-        f(site);
-        cur = site.next.load(Ordering::Acquire);
-    }
+pub fn for_each_site(f: impl FnMut(&'static Callsite)) {
+    SITES.for_each(f);
 }
 
 /// Number of registered sites.

@@ -12,6 +12,7 @@
 //! durations; the same plan seen again bumps its count (and its duration if slower) instead of
 //! taking a slot.
 
+use crate::base::registry::{Linked, Registry};
 use crate::call::callsite::Callsite;
 use crate::call::guard::CallSummary;
 use crate::query::explain::{ExplainOptions, ExplainPlan, ExplainPlanAsync, ExplainPlanAsyncMut};
@@ -70,7 +71,13 @@ pub struct ExplainSite {
     failures: AtomicU64,
 }
 
-static HEAD: AtomicPtr<ExplainSite> = AtomicPtr::new(ptr::null_mut());
+static SITES: Registry<ExplainSite> = Registry::new();
+
+impl Linked for ExplainSite {
+    fn next(&self) -> &AtomicPtr<Self> {
+        &self.next
+    }
+}
 
 impl ExplainSite {
     /// The capture state for `callsite`.
@@ -126,7 +133,14 @@ impl ExplainSite {
         self.failures.store(0, Ordering::Relaxed);
     }
 
-    /// Decides whether this call is explained; records the SQL on the first call.
+    /// The call's summary when this call is explained (a call that returned and was slow, or
+    /// chosen by the mode); records the SQL on the first call.
+    #[inline]
+    fn wanted(&'static self, summary: Option<CallSummary>, sql: &str) -> Option<CallSummary> {
+        let summary = summary?;
+        self.wants(&summary, sql).then_some(summary)
+    }
+
     #[inline]
     fn wants(&'static self, summary: &CallSummary, sql: &str) -> bool {
         if !self.sql_seen.load(Ordering::Relaxed) {
@@ -163,15 +177,7 @@ impl ExplainSite {
         {
             return;
         }
-        let me = ptr::from_ref(self).cast_mut();
-        let mut head = HEAD.load(Ordering::Acquire);
-        loop {
-            self.next.store(head, Ordering::Relaxed);
-            match HEAD.compare_exchange_weak(head, me, Ordering::AcqRel, Ordering::Acquire) {
-                Ok(_) => break,
-                Err(h) => head = h,
-            }
-        }
+        SITES.push(self);
         self.state.store(REGISTERED, Ordering::Release);
     }
 
@@ -188,13 +194,10 @@ impl ExplainSite {
         C: ExplainPlan + ?Sized,
         S: AsRef<str> + ?Sized,
     {
-        let Some(mut summary) = summary else {
+        let sql = sql.as_ref();
+        let Some(mut summary) = self.wanted(summary, sql) else {
             return;
         };
-        let sql = sql.as_ref();
-        if !self.wants(&summary, sql) {
-            return;
-        }
         let result = conn.explain_plan(sql, self.options());
         self.finish(&mut summary, result);
     }
@@ -205,13 +208,10 @@ impl ExplainSite {
         C: ExplainPlanAsync + ?Sized,
         S: AsRef<str> + ?Sized,
     {
-        let Some(mut summary) = summary else {
+        let sql = sql.as_ref();
+        let Some(mut summary) = self.wanted(summary, sql) else {
             return;
         };
-        let sql = sql.as_ref();
-        if !self.wants(&summary, sql) {
-            return;
-        }
         let result = conn.explain_plan_async(sql, self.options()).await;
         self.finish(&mut summary, result);
     }
@@ -228,13 +228,10 @@ impl ExplainSite {
         C: ExplainPlanAsyncMut + ?Sized,
         S: AsRef<str> + ?Sized,
     {
-        let Some(mut summary) = summary else {
+        let sql = sql.as_ref();
+        let Some(mut summary) = self.wanted(summary, sql) else {
             return;
         };
-        let sql = sql.as_ref();
-        if !self.wants(&summary, sql) {
-            return;
-        }
         let result = conn.explain_plan_async_mut(sql, self.options()).await;
         self.finish(&mut summary, result);
     }
@@ -306,14 +303,8 @@ impl ExplainSite {
 }
 
 /// Calls `f` for every explain site that has run at least once.
-pub fn for_each_explain_site(mut f: impl FnMut(&'static ExplainSite)) {
-    let mut cur = HEAD.load(Ordering::Acquire);
-    while !cur.is_null() {
-        // SAFETY: only `&'static ExplainSite`s are pushed, and never removed.
-        let site: &'static ExplainSite = unsafe { &*cur };
-        f(site);
-        cur = site.next.load(Ordering::Acquire);
-    }
+pub fn for_each_explain_site(f: impl FnMut(&'static ExplainSite)) {
+    SITES.for_each(f);
 }
 
 /// The explain state of a call site, if it has one and it has run.
