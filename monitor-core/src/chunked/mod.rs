@@ -262,7 +262,6 @@ impl CsvChunks {
         F: FnMut(Chunk<In>) -> Result<u64, E>,
     {
         self.drive(|chunk| f(chunk).map_err(Failure::User))
-            .map_err(|e| e.into_chunk_error(None))
     }
 
     /// Transforms each chunk with `f` and writes the results to the CSV file `output` (its
@@ -314,15 +313,13 @@ impl CsvChunks {
         let mut writer = csv::WriterBuilder::new()
             .delimiter(self.delimiter)
             .from_writer(output);
-        let summary = self
-            .drive(|chunk: Chunk<In>| {
-                let out = f(chunk.rows).map_err(Failure::User)?;
-                for row in &out {
-                    writer.serialize(row).map_err(Failure::Write)?;
-                }
-                Ok(out.len() as u64)
-            })
-            .map_err(|e| e.into_chunk_error(None))?;
+        let summary = self.drive(|chunk: Chunk<In>| {
+            let out = f(chunk.rows).map_err(Failure::User)?;
+            for row in &out {
+                writer.serialize(row).map_err(Failure::Write)?;
+            }
+            Ok(out.len() as u64)
+        })?;
         writer.flush().map_err(|e| ChunkError::Write {
             path: None,
             source: csv::Error::from(e),
@@ -330,14 +327,14 @@ impl CsvChunks {
         Ok(summary)
     }
 
-    fn drive<In, E, F>(self, mut f: F) -> Result<ChunkSummary, DriveError<E>>
+    fn drive<In, E, F>(self, mut f: F) -> Result<ChunkSummary, ChunkError<E>>
     where
         In: DeserializeOwned,
         E: fmt::Display,
         F: FnMut(Chunk<In>) -> Result<u64, Failure<E>>,
     {
         let path = self.input.clone();
-        let file = std::fs::File::open(&path).map_err(|source| DriveError::Open {
+        let file = std::fs::File::open(&path).map_err(|source| ChunkError::Open {
             path: path.clone(),
             source,
         })?;
@@ -348,7 +345,7 @@ impl CsvChunks {
             .from_reader(std::io::BufReader::with_capacity(1 << 16, file));
         let headers = match reader.headers() {
             Ok(h) => h.clone(),
-            Err(source) => return Err(DriveError::Read { path, source }),
+            Err(source) => return Err(ChunkError::Read { path, source }),
         };
         let mut pass = Pass::new(
             &CHUNK_SITE,
@@ -385,7 +382,7 @@ impl CsvChunks {
                     }
                     Err(e) if e.is_io_error() => {
                         pass.fail(chunk, &e, rows.len() as u64);
-                        return Err(DriveError::Read { path, source: e });
+                        return Err(ChunkError::Read { path, source: e });
                     }
                     Err(e) => {
                         let (line, rec) = e.position().map_or((0, 0), |p| (p.line(), p.record()));
@@ -403,7 +400,7 @@ impl CsvChunks {
                     continue;
                 }
                 pass.fail(chunk, &err, rows.len() as u64);
-                return Err(DriveError::Malformed {
+                return Err(ChunkError::Malformed {
                     path,
                     line,
                     record: rec,
@@ -429,12 +426,12 @@ impl CsvChunks {
                         Failure::Write(e) => pass.fail(chunk, e, rows_in),
                     }
                     return Err(match failure {
-                        Failure::User(source) => DriveError::Transform {
+                        Failure::User(source) => ChunkError::Transform {
                             chunk: index,
                             first_line,
                             source,
                         },
-                        Failure::Write(source) => DriveError::Write { source },
+                        Failure::Write(source) => ChunkError::Write { path: None, source },
                     });
                 }
             };
@@ -473,67 +470,5 @@ fn describe(e: &csv::Error) -> String {
         },
         csv::ErrorKind::Utf8 { err, .. } => format!("invalid UTF-8 in field {}", err.field() + 1),
         _ => e.to_string(),
-    }
-}
-
-/// [`ChunkError`] before the output path is known.
-enum DriveError<E> {
-    Open {
-        path: PathBuf,
-        source: std::io::Error,
-    },
-    Malformed {
-        path: PathBuf,
-        line: u64,
-        record: u64,
-        chunk: u64,
-        message: String,
-    },
-    Read {
-        path: PathBuf,
-        source: csv::Error,
-    },
-    Transform {
-        chunk: u64,
-        first_line: u64,
-        source: E,
-    },
-    Write {
-        source: csv::Error,
-    },
-}
-
-impl<E> DriveError<E> {
-    fn into_chunk_error(self, output: Option<PathBuf>) -> ChunkError<E> {
-        match self {
-            DriveError::Open { path, source } => ChunkError::Open { path, source },
-            DriveError::Malformed {
-                path,
-                line,
-                record,
-                chunk,
-                message,
-            } => ChunkError::Malformed {
-                path,
-                line,
-                record,
-                chunk,
-                message,
-            },
-            DriveError::Read { path, source } => ChunkError::Read { path, source },
-            DriveError::Transform {
-                chunk,
-                first_line,
-                source,
-            } => ChunkError::Transform {
-                chunk,
-                first_line,
-                source,
-            },
-            DriveError::Write { source } => ChunkError::Write {
-                path: output,
-                source,
-            },
-        }
     }
 }

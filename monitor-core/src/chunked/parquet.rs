@@ -369,9 +369,9 @@ impl ParquetChunks {
         E: fmt::Display,
         F: FnMut(BatchChunk) -> Result<u64, E>,
     {
-        let input = self.input.clone();
-        self.drive(|chunk| f(chunk).map(|n| (n, None)).map_err(Failure::User))
-            .map_err(|e| e.into_error(&input))
+        self.drive(None, |chunk| {
+            f(chunk).map(|n| (n, None)).map_err(Failure::User)
+        })
     }
 
     /// Transforms each batch with `f` and writes the results to the Parquet file `output`
@@ -442,8 +442,7 @@ impl ParquetChunks {
         F: FnMut(RecordBatch) -> Result<RecordBatch, E>,
         S: Sink,
     {
-        let input = self.input.clone();
-        let result = self.drive(|chunk| {
+        let result = self.drive(Some(&output), |chunk| {
             let out = f(chunk.batch).map_err(Failure::User)?;
             sink.write(&out).map_err(Failure::Write)?;
             let bytes = crate::arrow::batch_bytes([&out]);
@@ -451,19 +450,7 @@ impl ParquetChunks {
         });
         // Closed on success and failure alike, so the rows written so far stay readable.
         let closed = sink.close();
-        let summary = result.map_err(|e| match e {
-            DriveError::Write {
-                chunk,
-                row_group,
-                message,
-            } => ParquetError::Write {
-                path: output.clone(),
-                chunk,
-                row_group,
-                message,
-            },
-            other => other.into_error(&input),
-        })?;
+        let summary = result?;
         closed.map_err(|message| ParquetError::Write {
             path: output,
             chunk: summary.chunks,
@@ -474,15 +461,25 @@ impl ParquetChunks {
     }
 
     /// The pass: `f` returns rows out and, when it wrote them, the output's bytes.
-    fn drive<E, F>(self, mut f: F) -> Result<ChunkSummary, DriveError<E>>
+    ///
+    /// Its errors name the input, and a write error the output (`output`; only a transform
+    /// writes).
+    fn drive<E, F>(self, output: Option<&Path>, mut f: F) -> Result<ChunkSummary, ParquetError<E>>
     where
         E: fmt::Display,
         F: FnMut(BatchChunk) -> Result<(u64, Option<u64>), Failure<E>>,
     {
         let path = self.input.clone();
-        let file = File::open(&path).map_err(|source| DriveError::Open { source })?;
-        let meta = ArrowReaderMetadata::load(&file, ArrowReaderOptions::new())
-            .map_err(|e| DriveError::Footer(e.to_string()))?;
+        let file = File::open(&path).map_err(|source| ParquetError::Open {
+            path: path.clone(),
+            source,
+        })?;
+        let meta = ArrowReaderMetadata::load(&file, ArrowReaderOptions::new()).map_err(|e| {
+            ParquetError::Footer {
+                path: path.clone(),
+                message: e.to_string(),
+            }
+        })?;
         let parquet_meta = meta.metadata().clone();
         let groups = parquet_meta.row_groups();
         let selected: Vec<usize> = match &self.row_groups {
@@ -490,11 +487,14 @@ impl ParquetChunks {
             None => (0..groups.len()).collect(),
         };
         if let Some(bad) = selected.iter().find(|g| **g >= groups.len()) {
-            return Err(DriveError::Schema(format!(
-                "row group {bad} asked for, but the file has {} (0 to {})",
-                groups.len(),
-                groups.len().saturating_sub(1)
-            )));
+            return Err(ParquetError::Schema {
+                path,
+                message: format!(
+                    "row group {bad} asked for, but the file has {} (0 to {})",
+                    groups.len(),
+                    groups.len().saturating_sub(1)
+                ),
+            });
         }
         let mask = self.projection(&meta)?;
         // Offsets of each row group's first row in the file.
@@ -532,7 +532,8 @@ impl ParquetChunks {
                 Ok(r) => r,
                 Err(message) => {
                     pass.abandon();
-                    return Err(DriveError::Read {
+                    return Err(ParquetError::Read {
+                        path,
                         row_group: group,
                         first_row,
                         chunk: index,
@@ -547,7 +548,8 @@ impl ParquetChunks {
                     Some(Ok(b)) => b,
                     Some(Err(e)) => {
                         pass.fail(chunk, &e, 0);
-                        return Err(DriveError::Read {
+                        return Err(ParquetError::Read {
+                            path,
                             row_group: group,
                             first_row,
                             chunk: index,
@@ -569,7 +571,7 @@ impl ParquetChunks {
                         return Err(match failure {
                             Failure::User(source) => {
                                 pass.fail(chunk, &source, rows_in);
-                                DriveError::Transform {
+                                ParquetError::Transform {
                                     chunk: index,
                                     row_group: group,
                                     first_row,
@@ -578,7 +580,8 @@ impl ParquetChunks {
                             }
                             Failure::Write(message) => {
                                 pass.fail(chunk, &message, rows_in);
-                                DriveError::Write {
+                                ParquetError::Write {
+                                    path: output.unwrap_or(&path).to_path_buf(),
                                     chunk: index,
                                     row_group: group,
                                     message,
@@ -615,7 +618,7 @@ impl ParquetChunks {
     fn projection<E>(
         &self,
         meta: &ArrowReaderMetadata,
-    ) -> Result<Option<ProjectionMask>, DriveError<E>> {
+    ) -> Result<Option<ProjectionMask>, ParquetError<E>> {
         let Some(names) = &self.columns else {
             return Ok(None);
         };
@@ -627,85 +630,13 @@ impl ParquetChunks {
                 Some(i) => indices.push(i),
                 None => {
                     let have: Vec<&str> = roots.iter().map(|f| f.name()).collect();
-                    return Err(DriveError::Schema(format!(
-                        "no column `{name}` (the file has {})",
-                        have.join(", ")
-                    )));
+                    return Err(ParquetError::Schema {
+                        path: self.input.clone(),
+                        message: format!("no column `{name}` (the file has {})", have.join(", ")),
+                    });
                 }
             }
         }
         Ok(Some(ProjectionMask::roots(descr, indices)))
-    }
-}
-
-/// [`ParquetError`] before the paths are attached.
-enum DriveError<E> {
-    Open {
-        source: std::io::Error,
-    },
-    Footer(String),
-    Schema(String),
-    Read {
-        row_group: usize,
-        first_row: u64,
-        chunk: u64,
-        message: String,
-    },
-    Transform {
-        chunk: u64,
-        row_group: usize,
-        first_row: u64,
-        source: E,
-    },
-    Write {
-        chunk: u64,
-        row_group: usize,
-        message: String,
-    },
-}
-
-impl<E> DriveError<E> {
-    fn into_error(self, input: &Path) -> ParquetError<E> {
-        let path = input.to_path_buf();
-        match self {
-            DriveError::Open { source } => ParquetError::Open { path, source },
-            DriveError::Footer(message) => ParquetError::Footer { path, message },
-            DriveError::Schema(message) => ParquetError::Schema { path, message },
-            DriveError::Read {
-                row_group,
-                first_row,
-                chunk,
-                message,
-            } => ParquetError::Read {
-                path,
-                row_group,
-                first_row,
-                chunk,
-                message,
-            },
-            DriveError::Transform {
-                chunk,
-                row_group,
-                first_row,
-                source,
-            } => ParquetError::Transform {
-                chunk,
-                row_group,
-                first_row,
-                source,
-            },
-            // `for_each_batch` writes nothing itself; a transform's write errors are mapped by
-            // `transform_into`, which knows the output.
-            DriveError::Write {
-                chunk,
-                row_group,
-                message,
-            } => ParquetError::Write {
-                path,
-                chunk,
-                row_group,
-                message,
-            },
-        }
     }
 }
