@@ -395,12 +395,9 @@ fn insert_orders(conn: &mut Connection, rows: &[Order]) -> rusqlite::Result<usiz
     outputs = "sqlite://shop.sqlite/dim_customers"
 )]
 fn load_customers(conn: &mut Connection, path: &Path, chunk: usize) -> Res<u64> {
-    let summary = CsvChunks::open(path)
-        .name("load_customers")
-        .chunk_size(chunk)
-        .progress(Progress::Off)
-        .for_each_chunk(|c: Chunk<Customer>| insert_customers(conn, &c.rows).map(|n| n as u64))?;
-    Ok(summary.rows_out)
+    load_csv(path, "load_customers", chunk, Progress::Off, |rows| {
+        insert_customers(conn, rows)
+    })
 }
 
 #[monitor_step(
@@ -409,11 +406,24 @@ fn load_customers(conn: &mut Connection, path: &Path, chunk: usize) -> Res<u64> 
     outputs = "sqlite://shop.sqlite/fact_orders"
 )]
 fn load_orders(conn: &mut Connection, path: &Path, chunk: usize) -> Res<u64> {
+    load_csv(path, "load_orders", chunk, Progress::Auto, |rows| {
+        insert_orders(conn, rows)
+    })
+}
+
+/// Loads a CSV file chunk by chunk with `insert`; the rows it wrote.
+fn load_csv<T: serde::de::DeserializeOwned>(
+    path: &Path,
+    name: &str,
+    chunk: usize,
+    progress: Progress,
+    mut insert: impl FnMut(&[T]) -> rusqlite::Result<usize>,
+) -> Res<u64> {
     let summary = CsvChunks::open(path)
-        .name("load_orders")
+        .name(name)
         .chunk_size(chunk)
-        .progress(Progress::Auto)
-        .for_each_chunk(|c: Chunk<Order>| insert_orders(conn, &c.rows).map(|n| n as u64))?;
+        .progress(progress)
+        .for_each_chunk(|c: Chunk<T>| insert(&c.rows).map(|n| n as u64))?;
     Ok(summary.rows_out)
 }
 

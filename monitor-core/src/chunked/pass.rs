@@ -21,6 +21,7 @@ pub(super) enum Unit {
     /// Bytes of the input file read (CSV).
     Bytes,
     /// Rows of the input read (Parquet: the footer knows them all in advance).
+    #[cfg_attr(not(feature = "parquet"), allow(dead_code))]
     Rows,
 }
 
@@ -281,7 +282,8 @@ impl Pass {
             .chunk_done(&self.summary, done.index, done.rows_in, ms, position);
     }
 
-    /// Stops the progress display after an error outside any chunk.
+    /// Stops the progress display after an error outside any chunk (the Parquet pass's).
+    #[cfg_attr(not(feature = "parquet"), allow(dead_code))]
     pub(super) fn abandon(&self) {
         self.reporter.done();
     }
