@@ -178,6 +178,16 @@ mod tests {
         line!(),
     );
 
+    /// These tests claim and free records of the one table: run one at a time, or a record one
+    /// test frees is claimed by another's thread before the first looks at it.
+    static TABLE_TESTS: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+    fn one_at_a_time() -> std::sync::MutexGuard<'static, ()> {
+        TABLE_TESTS
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
     fn running_here() -> Vec<u64> {
         let mut out = Vec::new();
         for_each(|site, start, _| {
@@ -190,6 +200,7 @@ mod tests {
 
     #[test]
     fn a_query_is_seen_while_it_runs_and_reported_once() {
+        let _table = one_at_a_time();
         let outer = reserve().expect("a free record").start(&SITE, 42);
         assert!(reserve().is_none(), "a nested query finds the record taken");
         assert_eq!(running_here(), [42]);
@@ -209,6 +220,7 @@ mod tests {
 
     #[test]
     fn a_thread_gives_its_record_back_when_it_exits() {
+        let _table = one_at_a_time();
         // The very record the thread owned is free again once `join` returns (thread-locals are
         // destroyed before the thread ends).
         let claimed = std::thread::spawn(|| {
@@ -236,6 +248,7 @@ mod tests {
 
     #[test]
     fn more_threads_than_records_over_time_all_get_one() {
+        let _table = one_at_a_time();
         // One after another, more threads than the table holds: each finds a free record only if
         // every earlier thread gave its own back.
         for i in 0..RECORDS + 64 {
