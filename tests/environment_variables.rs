@@ -7,47 +7,18 @@
 #![cfg(target_os = "linux")]
 use monitor::testing::GlobalCapture;
 use monitor::{monitor_query, monitor_step, Pipeline};
-use std::process::Command;
+use monitor_test_support::{child_test, output_of};
 use std::time::Duration;
 
 const MIB: u64 = 1 << 20;
 
 /// Runs child test `name` with `var` set (or not); fails with its output if it failed.
 fn child(name: &str, var: Option<(&str, &str)>) {
-    let mut cmd = Command::new(std::env::current_exe().unwrap());
-    cmd.args([
-        "--exact",
-        name,
-        "--ignored",
-        "--nocapture",
-        "--test-threads=1",
-    ])
-    // Finished runs stay out of every history.
-    .env("MONITOR_HISTORY_RECORD", "0");
-    for v in [
-        "MONITOR_DISABLE",
-        "MONITOR_SAMPLE_INTERVAL",
-        "MONITOR_ENFORCE_BUDGETS",
-        "MONITOR_SPANS",
-        "MONITOR_WATCHDOG",
-        "MONITOR_RESET_HWM",
-        "MONITOR_PANIC_TEXT",
-    ] {
-        cmd.env_remove(v);
-    }
+    let mut cmd = child_test(name);
     if let Some((k, v)) = var {
         cmd.env(k, v);
     }
-    let out = cmd.output().expect("run the child test");
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(
-        out.status.success() && text.contains("1 passed"),
-        "{name} with {var:?} failed:\n{text}"
-    );
+    output_of(&mut cmd);
 }
 
 fn set(var: &str) -> bool {

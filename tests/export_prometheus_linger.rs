@@ -7,10 +7,10 @@
 //! from the environment as a user would.
 
 use monitor::{monitor_step, Pipeline};
-use monitor_test_support::free_port;
 use monitor_test_support::prometheus::Prometheus;
+use monitor_test_support::{child_test, free_port};
 use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
 #[monitor_step]
@@ -36,12 +36,8 @@ fn child_batch_job() {
 
 /// Starts the child with `env`.
 fn spawn_child(env: &[(&str, String)]) -> Child {
-    Command::new(std::env::current_exe().unwrap())
-        .args(["--exact", "child_batch_job", "--ignored", "--nocapture"])
+    child_test("child_batch_job")
         .env("LINGER_CHILD", "1")
-        .env("MONITOR_HISTORY_RECORD", "0")
-        .env_remove("MONITOR_PROMETHEUS_ADDR")
-        .env_remove("MONITOR_PROMETHEUS_LINGER")
         .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())

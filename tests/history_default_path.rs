@@ -3,7 +3,7 @@
 //! the checkout's own history is never touched (every other test keeps its runs out of the
 //! history with `monitor::testing::without_history` or a temporary path of its own).
 use monitor::monitor_step;
-use std::process::Command;
+use monitor_test_support::{child_test, output_of};
 
 #[monitor_step(rows)]
 fn default_path_step() -> Vec<u8> {
@@ -13,23 +13,10 @@ fn default_path_step() -> Vec<u8> {
 #[test]
 fn a_run_is_recorded_in_the_working_directory_by_default() {
     let cwd = tempfile::tempdir().unwrap();
-    let out = Command::new(std::env::current_exe().unwrap())
-        .args([
-            "--exact",
-            "child_finishes_a_run",
-            "--ignored",
-            "--test-threads=1",
-        ])
-        .current_dir(cwd.path())
-        .env_remove("MONITOR_HISTORY")
-        .env_remove("MONITOR_HISTORY_RECORD")
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
+    output_of(
+        child_test("child_finishes_a_run")
+            .current_dir(cwd.path())
+            .env_remove("MONITOR_HISTORY_RECORD"),
     );
     let history = cwd.path().join(".monitor/history.jsonl");
     let text =

@@ -7,8 +7,8 @@
 //! per process.
 
 use monitor::monitor_step;
+use monitor_test_support::{child_test, output_of};
 use std::net::UdpSocket;
-use std::process::Command;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -64,22 +64,16 @@ fn intervals_outside_their_bounds_are_reported_and_clamped() {
         })
     };
 
-    let out = Command::new(std::env::current_exe().unwrap())
-        .args(["--exact", "child_busy_pipeline", "--ignored", "--nocapture"])
-        .env("INTERVAL_CHILD", "1")
-        .env("MONITOR_SAMPLE_INTERVAL", "1ns")
-        .env("MONITOR_EXPORT_INTERVAL", "1ns")
-        .env("MONITOR_DOGSTATSD_ADDR", addr.to_string())
-        .env("MONITOR_HISTORY_RECORD", "0")
-        .env_remove("MONITOR_STDERR_WARNINGS")
-        .output()
-        .unwrap();
+    let (stdout, stderr) = output_of(
+        child_test("child_busy_pipeline")
+            .env("INTERVAL_CHILD", "1")
+            .env("MONITOR_SAMPLE_INTERVAL", "1ns")
+            .env("MONITOR_EXPORT_INTERVAL", "1ns")
+            .env("MONITOR_DOGSTATSD_ADDR", addr.to_string()),
+    );
     std::thread::sleep(Duration::from_millis(200));
     done.store(true, Ordering::Release);
     let (datagrams, call_lines) = receiver.join().unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "{stdout}\n{stderr}");
 
     // One warning per variable, naming it and its value, and saying what is used instead.
     let warnings = |var: &str| -> Vec<&str> {

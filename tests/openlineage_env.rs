@@ -7,45 +7,15 @@
 
 use monitor::testing::GlobalCapture;
 use monitor::{monitor_step, Pipeline};
+use monitor_test_support::{child_test, output_of};
 use serde_json::Value;
-use std::process::Command;
 
-const VARS: [&str; 4] = [
-    "MONITOR_OPENLINEAGE_URL",
-    "MONITOR_OPENLINEAGE_API_KEY",
-    "MONITOR_OPENLINEAGE_NAMESPACE",
-    "MONITOR_OPENLINEAGE_TIMEOUT",
-];
-
-/// Runs child test `name` with `vars` set (and the others unset); fails with its output if it
-/// failed. Returns its stderr.
+/// Runs child test `name` with `vars` set (every other `MONITOR_*` unset); fails with its
+/// output if it failed. Returns its stderr.
 fn child(name: &str, vars: &[(&str, &str)]) -> String {
-    let mut cmd = Command::new(std::env::current_exe().unwrap());
-    cmd.args([
-        "--exact",
-        name,
-        "--ignored",
-        "--nocapture",
-        "--test-threads=1",
-    ])
-    .env("MONITOR_HISTORY_RECORD", "0");
-    for v in VARS {
-        cmd.env_remove(v);
-    }
-    for (k, v) in vars {
-        cmd.env(k, v);
-    }
-    let out = cmd.output().expect("run the child test");
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(
-        out.status.success() && text.contains("1 passed"),
-        "{name} with {vars:?} failed:\n{text}"
-    );
-    String::from_utf8_lossy(&out.stderr).into_owned()
+    let mut cmd = child_test(name);
+    cmd.envs(vars.iter().copied());
+    output_of(&mut cmd).1
 }
 
 #[monitor_step(rows, outputs = "file:env/out.csv")]

@@ -9,6 +9,7 @@ use arrow_array::{
 use arrow_schema::{DataType, Field, Schema};
 use monitor::chunked::{ParquetChunks, Progress};
 use monitor::Pipeline;
+use monitor_test_support::{child_test, output_of};
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use parquet::arrow::ArrowWriter;
 use parquet::file::properties::WriterProperties;
@@ -117,28 +118,15 @@ fn pass_in_child(
     batch_size: usize,
     output_row_group: Option<usize>,
 ) -> Figures {
-    let mut child = std::process::Command::new(std::env::current_exe().unwrap());
+    let mut child = child_test("child_pass");
     child
-        .args([
-            "child_pass",
-            "--exact",
-            "--ignored",
-            "--nocapture",
-            "--test-threads=1",
-        ])
         .env("PARQUET_CHILD_INPUT", input)
         .env("PARQUET_CHILD_OUTPUT", output)
         .env("PARQUET_CHILD_BATCH", batch_size.to_string());
     if let Some(rows) = output_row_group {
         child.env("PARQUET_CHILD_OUTPUT_ROW_GROUP", rows.to_string());
     }
-    let out = child.output().unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "child failed: {stdout}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let (stdout, _) = output_of(&mut child);
     let line = stdout
         .lines()
         .find_map(|l| l.split_once("FIGURES ").map(|(_, f)| f))

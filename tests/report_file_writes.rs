@@ -6,8 +6,8 @@
 
 use monitor::report::Format;
 use monitor::{monitor_step, Pipeline};
+use monitor_test_support::{child_test, output_of};
 use std::path::Path;
-use std::process::Command;
 
 /// The file-size limit in the child: well below the report's size.
 const LIMIT: u64 = 16 * 1024;
@@ -57,25 +57,12 @@ fn child_write_under_a_size_limit() {
 
 /// Runs the child writing to `dest`; returns its stdout.
 fn child(dest: &Path, mode: &str) -> String {
-    let out = Command::new(std::env::current_exe().unwrap())
-        .args([
-            "--exact",
-            "child_write_under_a_size_limit",
-            "--ignored",
-            "--nocapture",
-        ])
-        .env("REPORT_WRITE_DEST", dest)
-        .env("REPORT_WRITE_MODE", mode)
-        .env("MONITOR_HISTORY_RECORD", "0")
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-    assert!(
-        out.status.success(),
-        "{stdout}{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    stdout
+    output_of(
+        child_test("child_write_under_a_size_limit")
+            .env("REPORT_WRITE_DEST", dest)
+            .env("REPORT_WRITE_MODE", mode),
+    )
+    .0
 }
 
 fn names_in(dir: &Path) -> Vec<String> {

@@ -8,7 +8,7 @@
 
 use monitor::monitor_step;
 use monitor::Pipeline;
-use std::process::Command;
+use monitor_test_support::{child_test, output_of};
 
 #[monitor_step(rows)]
 fn load_orders(n: usize) -> Vec<u32> {
@@ -47,19 +47,16 @@ fn child_pipeline() {
 
 /// Runs the child with `env`; returns (stdout, stderr).
 fn child(env: &[(&str, &str)]) -> (String, String) {
-    let out = Command::new(std::env::current_exe().unwrap())
-        .args(["--exact", "child_pipeline", "--ignored", "--nocapture"])
-        .env("STDERR_WARNINGS_CHILD", "1")
-        .env("MONITOR_HISTORY", "/dev/full")
-        .env("MONITOR_SLOW_QUERY", "fast")
-        .env_remove("MONITOR_STDERR_WARNINGS")
-        .env_remove("RUST_LOG")
-        .envs(env.iter().copied())
-        .output()
-        .expect("run the child");
-    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
-    assert!(out.status.success(), "{stdout}\n{stderr}");
+    let (stdout, stderr) = output_of(
+        child_test("child_pipeline")
+            .env("STDERR_WARNINGS_CHILD", "1")
+            // The history is recorded, into a full disk: its warning is one of those looked for.
+            .env_remove("MONITOR_HISTORY_RECORD")
+            .env("MONITOR_HISTORY", "/dev/full")
+            .env("MONITOR_SLOW_QUERY", "fast")
+            .env_remove("RUST_LOG")
+            .envs(env.iter().copied()),
+    );
     assert!(stdout.contains("REPORT ok steps=2"), "{stdout}");
     (stdout, stderr)
 }

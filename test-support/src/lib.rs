@@ -2,7 +2,10 @@
 //! port in a temp dir, waits until it answers, and stops it on drop. If the program cannot be
 //! started the helper panics with the reason: a test that needs a server never passes silently.
 
+mod child;
 pub mod prometheus;
+
+pub use child::{child_test, output_of};
 
 use std::net::TcpListener;
 
