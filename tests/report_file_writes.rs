@@ -6,7 +6,7 @@
 
 use monitor::report::Format;
 use monitor::{monitor_step, Pipeline};
-use monitor_test_support::{child_test, output_of};
+use monitor_test_support::{child_test, names_in, output_of};
 use std::path::Path;
 
 /// The file-size limit in the child: well below the report's size.
@@ -63,15 +63,6 @@ fn child(dest: &Path, mode: &str) -> String {
             .env("REPORT_WRITE_MODE", mode),
     )
     .0
-}
-
-fn names_in(dir: &Path) -> Vec<String> {
-    let mut names: Vec<String> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .collect();
-    names.sort();
-    names
 }
 
 #[test]

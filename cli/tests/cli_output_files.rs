@@ -8,8 +8,8 @@ mod cli_support;
 mod history_support;
 
 use history_support::{record_real_runs, record_steady_runs};
+use monitor_test_support::names_in;
 use serial_test::serial;
-use std::path::Path;
 use std::process::Command;
 
 /// `ulimit -f` in `sh`'s blocks of 512 bytes (dash; bash counts 1024): 512 bytes or 1 KiB, below the
@@ -32,15 +32,6 @@ fn run_limited(args: &[&str]) -> (i32, String) {
         out.status.code().unwrap_or(-1),
         String::from_utf8_lossy(&out.stderr).into_owned(),
     )
-}
-
-fn names_in(dir: &Path) -> Vec<String> {
-    let mut names: Vec<String> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .collect();
-    names.sort();
-    names
 }
 
 #[test]
