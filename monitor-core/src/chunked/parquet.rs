@@ -390,17 +390,12 @@ impl ParquetChunks {
         E: fmt::Display,
         F: FnMut(RecordBatch) -> Result<RecordBatch, E>,
     {
-        let path = output.as_ref().to_path_buf();
-        let file = File::create(&path).map_err(|source| ParquetError::Open {
-            path: path.clone(),
-            source,
-        })?;
-        let sink = ParquetSink {
+        let row_group_size = self.output_row_group_size;
+        self.transform_into(output.as_ref(), f, |file| ParquetSink {
             writer: None,
             file: Some(file),
-            row_group_size: self.output_row_group_size,
-        };
-        self.transform_into(sink, path, f)
+            row_group_size,
+        })
     }
 
     /// Transforms each batch with `f` and writes the results to the CSV file `output` (a header
@@ -417,32 +412,33 @@ impl ParquetChunks {
         E: fmt::Display,
         F: FnMut(RecordBatch) -> Result<RecordBatch, E>,
     {
-        let path = output.as_ref().to_path_buf();
-        let file = File::create(&path).map_err(|source| ParquetError::Open {
-            path: path.clone(),
-            source,
-        })?;
-        let sink = CsvSink {
+        self.transform_into(output.as_ref(), f, |file| CsvSink {
             writer: arrow_csv::WriterBuilder::new()
                 .with_header(true)
                 .build(std::io::BufWriter::with_capacity(1 << 16, file)),
             schema: None,
-        };
-        self.transform_into(sink, path, f)
+        })
     }
 
+    /// Creates `output`, hands it to `sink` (the format's writer), and runs the pass with `f`
+    /// writing each result there.
     fn transform_into<E, F, S>(
         self,
-        mut sink: S,
-        output: PathBuf,
+        output: &Path,
         mut f: F,
+        sink: impl FnOnce(File) -> S,
     ) -> Result<ChunkSummary, ParquetError<E>>
     where
         E: fmt::Display,
         F: FnMut(RecordBatch) -> Result<RecordBatch, E>,
         S: Sink,
     {
-        let result = self.drive(Some(&output), |chunk| {
+        let file = File::create(output).map_err(|source| ParquetError::Open {
+            path: output.to_path_buf(),
+            source,
+        })?;
+        let mut sink = sink(file);
+        let result = self.drive(Some(output), |chunk| {
             let out = f(chunk.batch).map_err(Failure::User)?;
             sink.write(&out).map_err(Failure::Write)?;
             let bytes = crate::arrow::batch_bytes([&out]);
@@ -452,7 +448,7 @@ impl ParquetChunks {
         let closed = sink.close();
         let summary = result?;
         closed.map_err(|message| ParquetError::Write {
-            path: output,
+            path: output.to_path_buf(),
             chunk: summary.chunks,
             row_group: 0,
             message,
