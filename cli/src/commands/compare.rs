@@ -6,7 +6,7 @@ use crate::outln;
 use crate::output::Out;
 use crate::table;
 use monitor::history::{
-    compare, BaselineSettings, Comparison, Finding, Metric, RunFilter, RunRecord, Thresholds,
+    compare, BaselineSettings, Comparison, Metric, MetricVerdict, RunFilter, RunRecord, Thresholds,
     Verdict,
 };
 use std::io::Write as _;
@@ -37,7 +37,7 @@ pub struct Args {
     json: bool,
 }
 
-fn evidence(f: &Finding) -> String {
+fn evidence(f: &MetricVerdict) -> String {
     let e = &f.evidence;
     let z = e.z.map_or_else(String::new, |z| format!("z = {z:.1}, "));
     let bound = if f.current >= f.baseline {

@@ -1,7 +1,7 @@
 //! Runtime configuration: environment variables first, then a [`ConfigBuilder`] that overrides
 //! them. Settings live in atomics so the hot path reads them with one relaxed load.
 //!
-//! Every setting is declared once, in the [`settings!`] table below: its `MONITOR_*` variable and
+//! Every setting is declared once, in the `settings!` table below: its `MONITOR_*` variable and
 //! reader, its default, its [`Config`] field, its [`ConfigBuilder`] method, its atomic and its row
 //! of [`VARIABLES`], which the README's "Configuration" table must match (a test says so).
 //!

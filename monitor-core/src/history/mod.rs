@@ -10,7 +10,7 @@
 //!   `postgres` (features of the same names) implement it;
 //! - [`retention`]: which runs a store keeps;
 //! - [`baseline`]: median, MAD and the median's confidence interval;
-//! - [`verdict`]: the regression rule and its result ([`Comparison`], [`Finding`]);
+//! - [`verdict`]: the regression rule and its result ([`Comparison`], [`MetricVerdict`]);
 //! - [`settings`]: `MONITOR_HISTORY*` variables and the builder;
 //! - [`recorder`]: what the end of a run does (compare, append, retain, warn);
 //! - [`run_report`]: a [`Report`](crate::Report) to a record, and a comparison back into the
@@ -48,8 +48,10 @@ pub use sqlite::SqliteStore;
 pub use store::{
     HistoryError, HistoryStore, LoadedRuns, RetentionOutcome, RunFilter, SkippedEntry,
 };
+#[allow(deprecated)]
+pub use verdict::Finding;
 pub use verdict::{
-    compare, BaselineSettings, Comparison, Direction, Evidence, Finding, SiteComparison,
+    compare, BaselineSettings, Comparison, Direction, Evidence, MetricVerdict, SiteComparison,
     Thresholds, Verdict,
 };
 

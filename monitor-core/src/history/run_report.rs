@@ -5,7 +5,7 @@
 use super::record::{RunRecord, SiteRecord, RECORD_VERSION};
 use super::recorder::{record_run, Recorded};
 use super::settings::HistorySettings;
-use super::verdict::{Comparison, Finding, Verdict};
+use super::verdict::{Comparison, MetricVerdict, Verdict};
 use crate::report::{BaselineComparison, MetricComparison, Regression, Report};
 
 /// The label of a report read as the run's version tag.
@@ -55,7 +55,7 @@ fn verdict_name(v: Verdict) -> &'static str {
 
 /// The report's form of a finding. `change_pct` is the relative change in percent; against a
 /// baseline of zero it is `±100`.
-fn metric_comparison(f: &Finding) -> MetricComparison {
+fn metric_comparison(f: &MetricVerdict) -> MetricComparison {
     let change_pct = match f.change {
         Some(c) => c * 100.0,
         None if f.current == f.baseline => 0.0,
@@ -70,7 +70,7 @@ fn metric_comparison(f: &Finding) -> MetricComparison {
     }
 }
 
-fn regression(f: &Finding) -> Regression {
+fn regression(f: &MetricVerdict) -> Regression {
     Regression {
         name: f.step.clone(),
         kind: f.kind,

@@ -126,9 +126,10 @@ pub enum Direction {
     Down,
 }
 
-/// One metric of one site against its baseline.
+/// One metric of one site against its baseline: the figures and the verdict on them. (Not a
+/// plan's [`Finding`](crate::Finding), which is a problem seen in a query plan.)
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Finding {
+pub struct MetricVerdict {
     /// Step or query name.
     pub step: String,
     /// `"step"` or `"query"`.
@@ -153,7 +154,11 @@ pub struct Finding {
     pub evidence: Evidence,
 }
 
-impl Finding {
+/// The former name of [`MetricVerdict`], which read like a plan's [`Finding`](crate::Finding).
+#[deprecated(note = "renamed MetricVerdict: a plan's problem is a `monitor::Finding`")]
+pub type Finding = MetricVerdict;
+
+impl MetricVerdict {
     /// `"load_orders duration_total_ms: 1.20 s → 1.80 s (+50.0%, baseline of 20 runs)"`.
     #[must_use]
     pub fn describe(&self) -> String {
@@ -186,13 +191,13 @@ pub struct SiteComparison {
     /// `"step"` or `"query"`.
     pub kind: Kind,
     /// One finding per metric the site measured (including unchanged ones).
-    pub findings: Vec<Finding>,
+    pub findings: Vec<MetricVerdict>,
 }
 
 impl SiteComparison {
     /// The finding for `metric`, if measured.
     #[must_use]
-    pub fn finding(&self, metric: Metric) -> Option<&Finding> {
+    pub fn finding(&self, metric: Metric) -> Option<&MetricVerdict> {
         self.findings.iter().find(|f| f.metric == metric)
     }
 
@@ -240,9 +245,9 @@ pub struct Comparison {
     /// Per site, in the current run's order.
     pub sites: Vec<SiteComparison>,
     /// Every regression, site by site.
-    pub regressions: Vec<Finding>,
+    pub regressions: Vec<MetricVerdict>,
     /// Every improvement.
-    pub improvements: Vec<Finding>,
+    pub improvements: Vec<MetricVerdict>,
 }
 
 impl Comparison {
@@ -311,7 +316,7 @@ fn judge_metric(
     metric: Metric,
     baseline: &[&RunRecord],
     t: &Thresholds,
-) -> Option<Finding> {
+) -> Option<MetricVerdict> {
     let current = site.value(metric)?;
     let mut run_ids = Vec::new();
     let mut values = Vec::new();
@@ -356,7 +361,7 @@ fn judge_metric(
         log_scale: false,
         z: None,
     });
-    Some(Finding {
+    Some(MetricVerdict {
         step: site.name.clone(),
         kind: site.kind,
         metric,
