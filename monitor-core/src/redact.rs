@@ -409,20 +409,36 @@ pub fn normalize(sql: &str) -> String {
 /// everything else, including spacing, as it is.
 #[must_use]
 pub fn redact_literals(text: &str) -> String {
+    replace_literals(text, Literals::All)
+}
+
+/// Which literals [`replace_literals`] replaces.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Literals {
+    /// Strings (with their `E`/`X`/`B`/`N` prefixes), dollar-quoted strings and numbers.
+    All,
+    /// Only single-quoted strings: what a database error quotes from a row.
+    Quoted,
+}
+
+/// Replaces each literal of the `which` kind by `?`, keeping everything else as it is.
+fn replace_literals(text: &str, which: Literals) -> String {
     let b = text.as_bytes();
     let mut out = String::with_capacity(text.len());
     let mut i = 0;
     while i < b.len() {
-        let c = b[i];
-        let lit_end = match c {
+        let all = which == Literals::All;
+        let lit_end = match b[i] {
             b'\'' => Some(skip_quoted(b, i, b'\'')),
             b'e' | b'E' | b'x' | b'X' | b'b' | b'B' | b'n' | b'N'
                 if b.get(i + 1) == Some(&b'\'') && !prev_is_ident_char(b, i) =>
             {
                 Some(skip_quoted(b, i + 1, b'\''))
             }
-            b'$' if !b.get(i + 1).is_some_and(u8::is_ascii_digit) => dollar_quoted_end(text, i),
-            b'0'..=b'9' if !(prev_is_ident_char(b, i) || i > 0 && b[i - 1] == b'$') => {
+            b'$' if all && !b.get(i + 1).is_some_and(u8::is_ascii_digit) => {
+                dollar_quoted_end(text, i)
+            }
+            b'0'..=b'9' if all && !(prev_is_ident_char(b, i) || i > 0 && b[i - 1] == b'$') => {
                 Some(skip_number(b, i))
             }
             _ => None,
@@ -460,40 +476,10 @@ pub fn error_message(kind: crate::site::Kind, error: &dyn std::fmt::Display) -> 
         if line.trim_start().starts_with("DETAIL:") {
             out.push_str("DETAIL: [values not shown]");
         } else {
-            out.push_str(&redact_quoted(line));
+            out.push_str(&replace_literals(line, Literals::Quoted));
         }
     }
     truncate(&out, MAX_SQL_CHARS)
-}
-
-/// Replaces single-quoted string literals (with their `E`/`X`/`B`/`N` prefixes) by `?`.
-fn redact_quoted(text: &str) -> String {
-    let b = text.as_bytes();
-    let mut out = String::with_capacity(text.len());
-    let mut i = 0;
-    while i < b.len() {
-        let start = match b[i] {
-            b'\'' => Some(i),
-            b'e' | b'E' | b'x' | b'X' | b'b' | b'B' | b'n' | b'N'
-                if b.get(i + 1) == Some(&b'\'') && !prev_is_ident_char(b, i) =>
-            {
-                Some(i + 1)
-            }
-            _ => None,
-        };
-        match start {
-            Some(q) => {
-                out.push('?');
-                i = skip_quoted(b, q, b'\'');
-            }
-            None => {
-                let n = next_char_boundary(text, i);
-                out.push_str(&text[i..n]);
-                i = n;
-            }
-        }
-    }
-    out
 }
 
 /// Cuts `text` to `max` characters, adding a visible `…[truncated, N chars]` marker.
