@@ -10,7 +10,7 @@ use monitor::{monitor_query, FindingKind, PlanSource};
 use monitor_test_support::mariadb::MariadbServer;
 use sqlx::mysql::{MySqlConnection, MySqlPool, MySqlPoolOptions};
 use sqlx::{Connection, MySql};
-use sqlx_support::plans;
+use sqlx_support::{full_scan, only_plan, plans};
 
 const SQL: &str = "SELECT id, amount FROM orders WHERE customer_id = ? AND status = 'shipped'";
 const SUGGESTION: &str =
@@ -82,20 +82,14 @@ async fn mariadb_plans_through_sqlx() {
 
     call_every_shape(&pool, &url).await;
     for site in SITES {
-        let plans = plans(site);
-        assert_eq!(plans.len(), 1, "{site}: {plans:#?}");
-        let p = &plans[0].plan;
+        let p = &only_plan(site);
         assert_eq!(p.source, PlanSource::Mariadb);
         assert!(
             p.text.contains("Full scan of orders (ALL)"),
             "{site}: {}",
             p.text
         );
-        let scan = p
-            .findings
-            .iter()
-            .find(|f| f.kind == FindingKind::FullScan)
-            .unwrap_or_else(|| panic!("{site}: full scan flagged: {:#?}", p.findings));
+        let scan = full_scan(site, p);
         assert_eq!(scan.suggestion.as_deref(), Some(SUGGESTION), "{site}");
         assert_eq!(
             p.sql,

@@ -7,11 +7,11 @@
 mod sqlx_support;
 
 use monitor::testing::capture_async;
-use monitor::{monitor_query, FindingKind, PlanSource};
+use monitor::{monitor_query, PlanSource};
 use monitor_test_support::postgres::PostgresServer;
 use sqlx::postgres::{PgConnection, PgPool, PgPoolOptions};
 use sqlx::{Connection, Postgres, Transaction};
-use sqlx_support::plans;
+use sqlx_support::{full_scan, only_plan, plans};
 
 const SQL: &str = "SELECT id, amount FROM orders WHERE customer_id = $1 AND status = 'shipped'";
 const SUGGESTION: &str =
@@ -72,16 +72,10 @@ async fn an_unindexed_lookup_is_flagged_and_the_suggestion_fixes_it_on_every_sha
 
     call_every_shape(&pool, &url).await;
     for site in SITES {
-        let plans = plans(site);
-        assert_eq!(plans.len(), 1, "{site}: {plans:#?}");
-        let p = &plans[0].plan;
+        let p = &only_plan(site);
         assert_eq!(p.source, PlanSource::Postgres);
         assert!(p.text.contains("Seq Scan on orders"), "{site}: {}", p.text);
-        let scan = p
-            .findings
-            .iter()
-            .find(|f| f.kind == FindingKind::FullScan)
-            .unwrap_or_else(|| panic!("{site}: full scan flagged: {:#?}", p.findings));
+        let scan = full_scan(site, p);
         assert_eq!(scan.suggestion.as_deref(), Some(SUGGESTION), "{site}");
         assert_eq!(
             p.sql,

@@ -4,10 +4,10 @@
 //! and the next plan of every shape searches the index and has no finding.
 mod sqlx_support;
 
-use monitor::{FindingKind, PlanSource};
+use monitor::PlanSource;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteConnection, SqlitePool, SqlitePoolOptions};
 use sqlx::{Connection, Sqlite};
-use sqlx_support::plans;
+use sqlx_support::{full_scan, only_plan, plans};
 
 const SQL: &str = "SELECT id, amount FROM orders WHERE customer_id = ?1 AND status = 'shipped'";
 const SUGGESTION: &str =
@@ -65,16 +65,10 @@ async fn an_unindexed_lookup_is_flagged_and_the_suggestion_fixes_it_on_every_sha
 
     call_every_shape(&pool, &options).await;
     for site in SITES {
-        let plans = plans(site);
-        assert_eq!(plans.len(), 1, "{site}: {plans:#?}");
-        let p = &plans[0].plan;
+        let p = &only_plan(site);
         assert_eq!(p.source, PlanSource::Sqlite);
         assert!(p.text.contains("SCAN orders"), "{site}: {}", p.text);
-        let scan = p
-            .findings
-            .iter()
-            .find(|f| f.kind == FindingKind::FullScan)
-            .unwrap_or_else(|| panic!("{site}: full scan flagged: {:#?}", p.findings));
+        let scan = full_scan(site, p);
         assert_eq!(scan.suggestion.as_deref(), Some(SUGGESTION), "{site}");
         assert_eq!(
             p.sql,

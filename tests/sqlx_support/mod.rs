@@ -2,7 +2,7 @@
 //! monitored site running the file's `SQL` look-up, and reading a site's captured plans.
 #![allow(dead_code)] // each test file uses part of it
 
-use monitor::CapturedPlan;
+use monitor::{CapturedPlan, Finding, FindingKind, Plan};
 
 /// Declares `via_pool`, `via_pool_conn`, `via_conn` and `via_tx`: the file's `SQL` look-up by
 /// customer through a pool, a pool connection, a connection and a transaction of database `db`,
@@ -63,4 +63,19 @@ pub fn plans(site: &str) -> Vec<CapturedPlan> {
         .unwrap_or_else(|| panic!("site {site} recorded"))
         .plans
         .clone()
+}
+
+/// The one plan `site` has kept (failing if it kept none or several).
+pub fn only_plan(site: &str) -> Plan {
+    let plans = plans(site);
+    assert_eq!(plans.len(), 1, "{site}: {plans:#?}");
+    plans[0].plan.clone()
+}
+
+/// `plan`'s full-scan finding (failing if it flagged none).
+pub fn full_scan<'p>(site: &str, plan: &'p Plan) -> &'p Finding {
+    plan.findings
+        .iter()
+        .find(|f| f.kind == FindingKind::FullScan)
+        .unwrap_or_else(|| panic!("{site}: full scan flagged: {:#?}", plan.findings))
 }
