@@ -41,7 +41,9 @@ pub use monitor_macros::ErrorLabel;
 
 /// Memory: the exact heap tracker (install it as the `#[global_allocator]`), and the memory
 /// mechanisms in detail ([`memory`] explains how a call's peak is found).
-pub use monitor_core::{memory, memory_scope, MemoryReport, MemoryScopeGuard, TrackingAllocator};
+pub use monitor_core::{
+    memory, memory_scope, MemoryFigures, MemoryReport, MemoryScopeGuard, TrackingAllocator,
+};
 
 /// Run history and regressions: records, stores, baselines and verdicts (see the README's
 /// "History and regressions").

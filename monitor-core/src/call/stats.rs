@@ -301,8 +301,7 @@ impl SiteStats {
             if m.peak_approximate {
                 self.peak_approximate.fetch_add(1, Relaxed);
             }
-            if let (Some(s), Some(p)) = (m.rss_start, m.rss_peak) {
-                let g = p.saturating_sub(s);
+            if let Some(g) = m.rss_growth() {
                 if g > self.rss_growth_max.load(Relaxed) {
                     self.rss_growth_max.fetch_max(g, Relaxed);
                 }

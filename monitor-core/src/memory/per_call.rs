@@ -18,10 +18,11 @@ use crate::background::inflight::{self, ClaimMarks, InFlight};
 use crate::background::sampler::Tick;
 use crate::memory::peak::{self, Marks};
 use crate::site::Metadata;
+use serde::{Deserialize, Serialize};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// Memory figures of one call, in bytes. `None` means "not measured", never zero.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MemoryFigures {
     /// RSS at entry.
     pub rss_start: Option<u64>,
@@ -37,6 +38,23 @@ pub struct MemoryFigures {
     /// this call: `rss_peak`/`heap_peak` come from entry, exit and the high-water marks (which
     /// the sampler stops resetting meanwhile), so a spike below the mark at entry can be missed.
     pub peak_approximate: bool,
+}
+
+impl MemoryFigures {
+    /// `rss_end - rss_start`, signed (memory released during the call makes it negative).
+    #[must_use]
+    pub fn rss_delta(&self) -> Option<i64> {
+        let (s, e) = (self.rss_start?, self.rss_end?);
+        let s = i64::try_from(s).ok()?;
+        let e = i64::try_from(e).ok()?;
+        Some(e - s)
+    }
+
+    /// `rss_peak - rss_start`: how far above its starting point the call took the process.
+    #[must_use]
+    pub fn rss_growth(&self) -> Option<u64> {
+        Some(self.rss_peak?.saturating_sub(self.rss_start?))
+    }
 }
 
 /// Memory-tracked calls running without a slot (the table was full). While there are any, the

@@ -32,56 +32,29 @@ pub fn memory_scope(name: impl Into<Cow<'static, str>>) -> MemoryScopeGuard {
     }
 }
 
-/// The figures of one [`memory_scope`], in bytes. RSS figures are `None` only where the platform
-/// cannot read RSS; `heap_peak` and `allocated` need [`crate::TrackingAllocator`].
+/// The figures of one [`memory_scope`], in bytes: its name and duration around the same
+/// [`MemoryFigures`] a monitored call gets. The figures read as fields of the report itself
+/// (`report.rss_peak`, through `Deref`), and serialize flat, as they always have. RSS figures are
+/// `None` only where the platform cannot read RSS; `heap_peak` and `allocated` need
+/// [`crate::TrackingAllocator`]; `allocated` is also `None` when the guard was moved to another
+/// thread (allocations are counted per thread).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MemoryReport {
     /// The scope's name.
     pub name: Cow<'static, str>,
     /// How long the scope ran (so far, for [`MemoryScopeGuard::current`]).
     pub duration: Duration,
-    /// RSS when the scope began.
-    pub rss_start: Option<u64>,
-    /// RSS when it ended (now, for [`MemoryScopeGuard::current`]).
-    pub rss_end: Option<u64>,
-    /// Highest RSS of the process while the scope ran.
-    pub rss_peak: Option<u64>,
-    /// Highest live heap of the process while the scope ran.
-    pub heap_peak: Option<u64>,
-    /// Bytes the scope's thread allocated while it ran; `None` without the tracking allocator,
-    /// or when the guard was moved to another thread (allocations are counted per thread).
-    pub allocated: Option<u64>,
-    /// The peak comes without the sampler's help (the in-flight table was full).
-    pub peak_approximate: bool,
+    /// RSS at the start and end (now, for [`MemoryScopeGuard::current`]), the true peaks and
+    /// the thread's allocations while the scope ran.
+    #[serde(flatten)]
+    pub figures: MemoryFigures,
 }
 
-impl MemoryReport {
-    fn new(name: Cow<'static, str>, duration: Duration, m: MemoryFigures) -> Self {
-        MemoryReport {
-            name,
-            duration,
-            rss_start: m.rss_start,
-            rss_end: m.rss_end,
-            rss_peak: m.rss_peak,
-            heap_peak: m.heap_peak,
-            allocated: m.allocated,
-            peak_approximate: m.peak_approximate,
-        }
-    }
+impl std::ops::Deref for MemoryReport {
+    type Target = MemoryFigures;
 
-    /// `rss_end - rss_start`, signed (memory released in the block makes it negative).
-    #[must_use]
-    pub fn rss_delta(&self) -> Option<i64> {
-        let (s, e) = (self.rss_start?, self.rss_end?);
-        let s = i64::try_from(s).ok()?;
-        let e = i64::try_from(e).ok()?;
-        Some(e - s)
-    }
-
-    /// `rss_peak - rss_start`: how far above its starting point the block took the process.
-    #[must_use]
-    pub fn rss_growth(&self) -> Option<u64> {
-        Some(self.rss_peak?.saturating_sub(self.rss_start?))
+    fn deref(&self) -> &MemoryFigures {
+        &self.figures
     }
 }
 
@@ -109,7 +82,11 @@ impl MemoryScopeGuard {
             .as_ref()
             .map(MemoryScope::current)
             .unwrap_or_default();
-        MemoryReport::new(self.name.clone(), self.started.elapsed(), m)
+        MemoryReport {
+            name: self.name.clone(),
+            duration: self.started.elapsed(),
+            figures: m,
+        }
     }
 
     /// Ends the scope, logs it, and returns its figures.
@@ -119,7 +96,11 @@ impl MemoryScopeGuard {
 
     fn end(&mut self) -> MemoryReport {
         let m = self.scope.take().map(MemoryScope::exit).unwrap_or_default();
-        let report = MemoryReport::new(self.name.clone(), self.started.elapsed(), m);
+        let report = MemoryReport {
+            name: self.name.clone(),
+            duration: self.started.elapsed(),
+            figures: m,
+        };
         log(&report);
         report
     }
@@ -160,5 +141,38 @@ fn log(r: &MemoryReport) {
                 "high memory use"
             );
         });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The report kept its flat JSON form when its figures became a `MemoryFigures`: saved
+    /// reports still read back, and a reader sees `rss_peak` beside `name`.
+    #[test]
+    fn report_serializes_flat_and_reads_back() {
+        let report = MemoryReport {
+            name: "load".into(),
+            duration: Duration::from_millis(5),
+            figures: MemoryFigures {
+                rss_start: Some(100),
+                rss_end: Some(90),
+                rss_peak: Some(300),
+                heap_peak: None,
+                allocated: Some(7),
+                peak_approximate: false,
+            },
+        };
+        let json = serde_json::to_value(&report).unwrap();
+        assert_eq!(json["rss_peak"], 300);
+        assert_eq!(json["name"], "load");
+        assert!(json.get("figures").is_none(), "{json}");
+        let back: MemoryReport = serde_json::from_value(json).unwrap();
+        assert_eq!(back, report);
+        assert_eq!(
+            (back.rss_delta(), back.rss_growth()),
+            (Some(-10), Some(200))
+        );
     }
 }
