@@ -77,6 +77,12 @@ pub use monitor_core::export;
 /// Sending them needs the `openlineage` feature; see the README's "OpenLineage".
 pub use monitor_core::lineage;
 
+/// DataFusion: a `DataFrame` (or a SQL statement) run as a monitored query, with its logical and
+/// physical plans and the physical plan's metrics after execution. Feature `datafusion`; see the
+/// README's "DataFusion".
+#[cfg(feature = "datafusion")]
+pub use monitor_core::datafusion;
+
 /// Query plans: capture (`explain(..)`), analysis, redaction.
 pub use monitor_core::{
     explain, explain_site, pg_stat, plan, sql, CapturedPlan, ExplainError, ExplainMode,

@@ -57,6 +57,8 @@ pub(crate) fn start_up() {
 pub use base::rss;
 pub use call::{histogram, probe, rows};
 pub use memory::scope as memory_scope;
+#[cfg(feature = "datafusion")]
+pub use query::datafusion;
 pub use query::{explain, explain_site, pg_stat, plan, sql};
 
 pub use call::attach::RunLimits;

@@ -14,11 +14,21 @@
 //!   `sqlx-mysql`), plus [`RowCount`](crate::RowCount) for their query results;
 //! - `sqlx_pool`: how a capture borrows a connection from a pool without ever waiting on it for
 //!   longer than [`POOL_WAIT`](crate::query::explain::POOL_WAIT).
+//! - [`duckdb_plan`]: DuckDB's `EXPLAIN (FORMAT JSON)` and JSON profile read into a
+//!   [`Plan`](crate::plan::Plan) (`Plan::from_duckdb_json`; always built); `duckdb`: the
+//!   [`ExplainPlan`](crate::ExplainPlan) of `duckdb::Connection` (feature `duckdb`).
+//! - `datafusion`: a DataFusion `DataFrame` run as a query site with its plans and metrics
+//!   (feature `datafusion`; public as `crate::datafusion`).
 //!
 //! Nothing outside this folder names sqlx.
 //!
 //! May import: `base`, `config`, `site`, `redact`, `call`.
 
+#[cfg(feature = "datafusion")]
+pub mod datafusion;
+#[cfg(feature = "duckdb")]
+mod duckdb;
+pub mod duckdb_plan;
 pub(crate) mod events;
 pub mod explain;
 pub mod explain_site;

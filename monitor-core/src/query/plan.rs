@@ -44,6 +44,12 @@ pub enum PlanSource {
     Mysql,
     /// MariaDB `EXPLAIN FORMAT=JSON` or `ANALYZE FORMAT=JSON` (see `crate::query::mysql_plan`).
     Mariadb,
+    /// DuckDB `EXPLAIN (FORMAT JSON)`, or its JSON profile under `analyze` (see
+    /// `crate::query::duckdb_plan`).
+    Duckdb,
+    /// A DataFusion `DataFrame`'s logical and physical plans with the physical plan's metrics
+    /// after execution (see `crate::query::datafusion`).
+    Datafusion,
 }
 
 /// What a finding is about.
@@ -58,6 +64,13 @@ pub enum FindingKind {
     NestedLoopScan,
     /// SQLite builds an index for this one statement and discards it.
     AutomaticIndex,
+    /// A hash join builds its hash table on the larger of its two sides (DuckDB).
+    HashJoinBuildSide,
+    /// An operator spilled to disk: ran out of core (DuckDB's temporary directory, DataFusion's
+    /// spill files).
+    Spill,
+    /// A repartition (a shuffle between threads) of many rows (DataFusion).
+    Repartition,
 }
 
 /// One problem found in a plan.
