@@ -1,0 +1,1 @@
+//! Load and memory tests of `monitor`; see `tests/`.
