@@ -26,6 +26,12 @@ use super::store::{HistoryError, HistoryStore, RunFilter};
 use super::verdict::{compare, BaselineSettings};
 use crate::report::Report;
 
+/// A new run id: a UUIDv7 (time-ordered), as a run's own.
+#[must_use]
+pub fn new_run_id() -> String {
+    crate::run::pipeline::new_run_id()
+}
+
 /// Opens a new fleet run of `pipeline` in the history the [settings in
 /// force](HistorySettings::current) name: a fresh run id (UUIDv7) to hand to the workers
 /// (`MONITOR_RUN_ID`), and the number of workers it expects (`None`: unknown), so that its report
@@ -38,11 +44,7 @@ pub fn open_run(
     expected_workers: Option<u32>,
 ) -> Result<FleetOpening, HistoryError> {
     let mut store = HistorySettings::current().location.open()?;
-    let opening = FleetOpening::new(
-        &crate::run::pipeline::new_run_id(),
-        pipeline,
-        expected_workers,
-    );
+    let opening = FleetOpening::new(&new_run_id(), pipeline, expected_workers);
     store.open_fleet_run(&opening)
 }
 

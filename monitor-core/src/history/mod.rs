@@ -41,7 +41,7 @@ pub mod sqlite;
 pub mod store;
 pub mod verdict;
 
-pub use fleet::{fleet_report, fleet_report_in, open_run, record_whole_run};
+pub use fleet::{fleet_report, fleet_report_in, new_run_id, open_run, record_whole_run};
 pub use jsonl::{JsonlStore, DEFAULT_HISTORY_PATH};
 pub use line::{encode_line, parse_line, LineError};
 pub use merge::FleetMerge;
