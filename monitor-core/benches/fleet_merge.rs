@@ -5,8 +5,10 @@
 //! - `parse_and_merge`: from the parts' JSON lines (what a store hands out) to the merged report:
 //!   what `monitor report --run ID` costs past the I/O;
 //! - `merge_parsed`: the fold alone, from parts already parsed;
-//! - the memory (not a criterion benchmark): the peak RSS growth of one streaming parse and merge
-//!   over the input already in memory, from the kernel's high-water mark (`VmHWM`, reset first).
+//! - the memory (not a criterion benchmark): the peak of live heap bytes during one streaming
+//!   parse and merge, above what was live before (the input lines), counted by this bench's own
+//!   global allocator; and the RSS growth from the kernel's high-water mark (`VmHWM`, reset
+//!   first), which reuses pages freed while the input was built and so reads low.
 
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion};
 use monitor_core::__internals::hwm;
@@ -15,8 +17,54 @@ use monitor_core::history::WorkerPart;
 use monitor_core::history::{encode_fleet_line, parse_fleet_line, FleetEntry, FleetMerge};
 use monitor_core::report::{DurationHistogram, FleetWorker, RunMemory, SiteReport, Timeline};
 use monitor_core::{rss, DurationSummary, Kind, MaxLastBytes, MemorySummary, Report, SiteSnapshot};
+use std::alloc::{GlobalAlloc, Layout, System};
 use std::hint::black_box;
+use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
 use std::time::Duration;
+
+/// The system allocator, counting live bytes and their peak.
+struct Counting;
+
+static LIVE: AtomicUsize = AtomicUsize::new(0);
+static PEAK: AtomicUsize = AtomicUsize::new(0);
+
+// SAFETY: every call is forwarded to `System` with the caller's arguments; the counters only
+// observe sizes.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        // SAFETY: forwarded with the caller's guarantees.
+        let p = unsafe { System.alloc(layout) };
+        if !p.is_null() {
+            let now = LIVE.fetch_add(layout.size(), Relaxed) + layout.size();
+            PEAK.fetch_max(now, Relaxed);
+        }
+        p
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: forwarded with the caller's guarantees.
+        unsafe { System.dealloc(ptr, layout) };
+        LIVE.fetch_sub(layout.size(), Relaxed);
+    }
+
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        // SAFETY: forwarded with the caller's guarantees.
+        let p = unsafe { System.realloc(ptr, layout, new_size) };
+        if !p.is_null() {
+            if new_size >= layout.size() {
+                let now =
+                    LIVE.fetch_add(new_size - layout.size(), Relaxed) + new_size - layout.size();
+                PEAK.fetch_max(now, Relaxed);
+            } else {
+                LIVE.fetch_sub(layout.size() - new_size, Relaxed);
+            }
+        }
+        p
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
 
 const WORKERS: u64 = 1_000;
 const SITES: u64 = 100;
@@ -150,7 +198,11 @@ fn fleet_merge(c: &mut Criterion) {
     // Memory first, before criterion's own allocations blur the mark.
     let before = rss::current_rss().unwrap_or(0);
     let reset = hwm::reset();
+    let live_before = LIVE.load(Relaxed);
+    PEAK.store(live_before, Relaxed);
     let merged = merge_lines(&lines);
+    let heap_peak = PEAK.load(Relaxed) - live_before;
+    let heap_kept = LIVE.load(Relaxed).saturating_sub(live_before);
     let peak = hwm::vm_hwm().unwrap_or(0);
     let calls: u64 = merged
         .steps
@@ -159,9 +211,13 @@ fn fleet_merge(c: &mut Criterion) {
         .map(|s| s.site.calls)
         .sum();
     assert_eq!(calls, WORKERS * SITES * CALLS_PER_SITE);
+    let mib = |b: usize| b as f64 / (1 << 20) as f64;
     println!(
-        "MEMORY streaming parse and merge: peak RSS +{:.1} MiB over {:.1} MiB before (VmHWM reset: \
+        "MEMORY streaming parse and merge: live heap peak +{:.2} MiB over the input, the merged \
+         report {:.2} MiB once done; peak RSS +{:.1} MiB over {:.1} MiB before (VmHWM reset: \
          {reset}); merged report {:.1} KiB of JSON, {} workers listed",
+        mib(heap_peak),
+        mib(heap_kept),
         peak.saturating_sub(before) as f64 / (1 << 20) as f64,
         before as f64 / (1 << 20) as f64,
         merged.to_json().len() as f64 / 1024.0,

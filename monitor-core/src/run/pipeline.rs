@@ -181,41 +181,26 @@ impl PipelineBuilder {
     /// A run id that is not 1 to 128 ASCII letters, digits, `-`, `_`, `.` or `:`.
     pub fn join(mut self, run_id: impl Into<String>) -> Result<Self, FleetIdError> {
         let run_id = FleetIdError::check("fleet run id", run_id.into())?;
-        let joined = self.fleet.get_or_insert(Joined {
-            run_id: String::new(),
-            worker_id: None,
-            expected_workers: None,
-        });
-        joined.run_id = run_id;
+        self.joined().run_id = run_id;
         Ok(self)
     }
 
     /// This worker's id within the fleet run (with [`join`](Self::join) or `MONITOR_RUN_ID`):
     /// a shard index, a pod name. Each worker is compared with the earlier runs of the same id.
+    /// Without a run id to join (neither [`join`](Self::join) nor `MONITOR_RUN_ID`) the run is
+    /// the process's own and the worker id is not used.
     ///
     /// # Errors
     /// An id that is not 1 to 128 ASCII letters, digits, `-`, `_`, `.` or `:`.
     pub fn worker_id(mut self, id: impl Into<String>) -> Result<Self, FleetIdError> {
         let id = FleetIdError::check("worker id", id.into())?;
-        self.fleet
-            .get_or_insert(Joined {
-                run_id: String::new(),
-                worker_id: None,
-                expected_workers: None,
-            })
-            .worker_id = Some(id);
+        self.joined().worker_id = Some(id);
         Ok(self)
     }
 
     /// How many workers the fleet run expects: its report then names those that did not report.
     pub fn expected_workers(mut self, n: u32) -> Self {
-        self.fleet
-            .get_or_insert(Joined {
-                run_id: String::new(),
-                worker_id: None,
-                expected_workers: None,
-            })
-            .expected_workers = (n > 0).then_some(n);
+        self.joined().expected_workers = (n > 0).then_some(n);
         self
     }
 
@@ -250,6 +235,15 @@ impl PipelineBuilder {
     pub fn max_chunks(mut self, n: usize) -> Self {
         self.limits.max_chunks = n;
         self
+    }
+
+    /// The fleet options, started empty (a run id left empty means `MONITOR_RUN_ID`'s).
+    fn joined(&mut self) -> &mut Joined {
+        self.fleet.get_or_insert(Joined {
+            run_id: String::new(),
+            worker_id: None,
+            expected_workers: None,
+        })
     }
 
     /// Starts the run.
