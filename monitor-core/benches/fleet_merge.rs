@@ -92,7 +92,11 @@ fn site(worker: u64, i: u64) -> SiteReport {
         max = max.max(v);
     }
     let ms = |ns: u64| ns as f64 / 1e6;
-    let kind = if i % 3 == 0 { Kind::Query } else { Kind::Step };
+    let kind = if i.is_multiple_of(3) {
+        Kind::Query
+    } else {
+        Kind::Step
+    };
     SiteReport {
         site: SiteSnapshot {
             name: format!("site_{i:03}"),
