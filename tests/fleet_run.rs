@@ -438,3 +438,48 @@ fn a_malformed_run_id_is_refused_naming_the_value() {
     );
     assert!(text[1].starts_with("MONITOR_WORKER_ID=\"xxx"), "{text:?}");
 }
+
+/// A worker whose shared store is down (nothing listens on the port) finishes its run as usual:
+/// its report is whole, and one warning names the store and the reason.
+#[test]
+#[serial]
+fn a_worker_whose_store_is_down_finishes_with_one_warning() {
+    let port = monitor_test_support::free_port();
+    HistorySettings::builder()
+        .record(true)
+        .location(
+            monitor::history::HistoryLocation::parse(&format!(
+                "postgresql://monitor@127.0.0.1:{port}/db"
+            ))
+            .unwrap(),
+        )
+        .install();
+    let started = Instant::now();
+    let (report, events) = monitor::testing::capture(|| {
+        let run = Pipeline::builder(PIPELINE)
+            .join("fleet-down-1")
+            .unwrap()
+            .worker_id("0")
+            .unwrap()
+            .start();
+        load_shard(10, Duration::ZERO);
+        run.finish()
+    });
+    monitor::history::settings::uninstall();
+    assert!(started.elapsed() < Duration::from_secs(10));
+    assert_eq!(report.status, RunStatus::Ok);
+    assert_eq!(report.worker.as_ref().unwrap().id, "0");
+    assert_eq!(report.step("load_shard").unwrap().site.rows, Some(10));
+    let warnings: Vec<_> = events
+        .iter()
+        .filter(|e| e.level == tracing::Level::WARN)
+        .collect();
+    assert_eq!(warnings.len(), 1, "{warnings:#?}");
+    assert!(
+        warnings[0].message.starts_with(&format!(
+            "run history not updated: PostgreSQL history postgresql://monitor@127.0.0.1:{port}/db: cannot connect: "
+        )),
+        "{}",
+        warnings[0].message
+    );
+}
