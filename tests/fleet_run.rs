@@ -1,6 +1,6 @@
 //! One run across many workers (issue 18): eight worker processes of one fleet run, each handling
-//! a shard, write their parts to a real shared history (a PostgreSQL server, then a JSON Lines
-//! file shared by the processes of this machine); one worker is much slower and one is killed
+//! a shard, write their parts to a real shared history (a PostgreSQL server; a JSON Lines file and
+//! a SQLite database shared by the processes of this machine); one worker is much slower and one is killed
 //! before it finishes. The whole run's report, merged from what the store holds, has the exact
 //! calls and rows of the workers that reported, quantiles within the histogram's stated error of
 //! those of every raw duration the workers measured, the slow worker named as the slowest and the
@@ -9,7 +9,7 @@
 
 use monitor::history::{
     fleet_report_in, record_whole_run, BaselineSettings, HistorySettings, HistoryStore, JsonlStore,
-    PostgresStore, RunFilter,
+    PostgresStore, RunFilter, SqliteStore,
 };
 use monitor::{monitor_query, monitor_step, Pipeline, Report, RunStatus};
 use monitor_test_support::{child_test, postgres::PostgresServer};
@@ -295,6 +295,17 @@ fn eight_workers_share_one_run_in_postgresql() {
     let run_id = "fleet-pg-1";
     run_fleet(&server.url(), run_id, out.path());
     let mut store = PostgresStore::connect(&server.url()).unwrap();
+    check_whole_run(&mut store, run_id, out.path());
+}
+
+#[test]
+fn eight_workers_share_one_run_in_a_sqlite_database() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("history.db");
+    let out = tempfile::tempdir().unwrap();
+    let run_id = "fleet-sqlite-1";
+    run_fleet(&format!("sqlite:{}", db.display()), run_id, out.path());
+    let mut store = SqliteStore::open(&db).unwrap();
     check_whole_run(&mut store, run_id, out.path());
 }
 

@@ -80,6 +80,17 @@ pub fn fleet_report_in(
             format!("no fleet run {run_id:?} (no opening and no worker's part)"),
         ));
     }
+    if merge.other_pipelines() > 0 {
+        tracing::warn!(
+            target: "monitor",
+            store = %store.location(),
+            run_id,
+            parts = merge.other_pipelines(),
+            "fleet run {run_id}: {} part(s) of another pipeline than the first part's were left \
+             out (one pipeline per fleet run id)",
+            merge.other_pipelines()
+        );
+    }
     let mut report = merge.finish(loaded.opening.as_ref());
     let record = RunRecord::from_report(&report, None);
     let filter = RunFilter {

@@ -54,6 +54,8 @@ pub struct FleetMerge {
     chunks_not_kept: u64,
     /// The largest `expected_workers` a worker was told.
     expected_told: Option<u32>,
+    /// Parts of another pipeline under the same run id, left out.
+    other_pipelines: usize,
 }
 
 fn add_opt(a: Option<u64>, b: Option<u64>) -> Option<u64> {
@@ -208,6 +210,7 @@ impl FleetMerge {
             memory_not_kept: 0,
             chunks_not_kept: 0,
             expected_told: None,
+            other_pipelines: 0,
         }
     }
 
@@ -217,9 +220,23 @@ impl FleetMerge {
         self.workers.len()
     }
 
+    /// How many parts were left out for being of another pipeline than the first part's (a
+    /// process that ran two pipelines under one `MONITOR_RUN_ID`).
+    #[must_use]
+    pub fn other_pipelines(&self) -> usize {
+        self.other_pipelines
+    }
+
     /// Folds one worker's part in. A second part of the same worker id is the caller's to
-    /// avoid (the stores hand out the latest part of each worker only).
+    /// avoid (the stores hand out the latest part of each worker only). A part of another
+    /// pipeline than the first part's is left out and counted ([`other_pipelines`]).
+    ///
+    /// [`other_pipelines`]: Self::other_pipelines
     pub fn add(&mut self, part: WorkerPart) {
+        if self.pipeline.as_ref().is_some_and(|p| *p != part.pipeline) {
+            self.other_pipelines += 1;
+            return;
+        }
         let WorkerPart {
             worker_id, report, ..
         } = part;
@@ -464,4 +481,85 @@ fn missing(
         .filter(|i| !reported.contains(i.as_str()))
         .collect();
     (named, count)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn part(pipeline: &str, worker: &str, ms: f64, errors: usize) -> WorkerPart {
+        let errors: Vec<String> = (0..errors)
+            .map(|i| {
+                format!(
+                    r#"{{"site":"load","kind":"step","outcome":"error","message":"e{i}",
+                        "at_ms":{i}.0,"time":"2026-01-01T00:00:00.000Z"}}"#
+                )
+            })
+            .collect();
+        let report = Report::from_json(&format!(
+            r#"{{"schema":"monitor.report/v1","pipeline":"{pipeline}","run_id":"r",
+                "started_at":"2026-01-01T00:00:00.000Z","started_at_unix_ms":1000,
+                "duration_ms":{ms},"status":"ok","steps":[],"queries":[],
+                "errors":[{}],"worker":{{"id":"{worker}","expected_workers":4}}}}"#,
+            errors.join(",")
+        ))
+        .unwrap();
+        WorkerPart::from_report(&report).unwrap()
+    }
+
+    fn opening(workers: &[&str]) -> FleetOpening {
+        let mut o = FleetOpening::new("r", "etl", None);
+        o.workers = workers.iter().map(|w| (*w).to_owned()).collect();
+        o
+    }
+
+    #[test]
+    fn missing_workers_are_named_when_their_ids_are_known() {
+        // Numbered 0..4, expected 4 (as the workers were told): 1 and 3 are named.
+        let mut m = FleetMerge::new("r");
+        m.add(part("etl", "0", 10.0, 0));
+        m.add(part("etl", "2", 30.0, 0));
+        let r = m.finish(None);
+        let f = r.fleet.unwrap();
+        assert_eq!(
+            (f.missing, f.missing_count),
+            (vec!["1".into(), "3".into()], 2)
+        );
+        assert_eq!(
+            r.failure.as_deref(),
+            Some("2 of 4 workers did not report (1, 3)")
+        );
+        assert_eq!(f.slowest.unwrap().worker_id, "2");
+        // Ids that are not a numbering: only counted.
+        let mut m = FleetMerge::new("r");
+        m.add(part("etl", "pod-a", 10.0, 0));
+        let f = m.finish(None).fleet.unwrap();
+        assert_eq!((f.missing.len(), f.missing_count), (0, 3));
+        // The coordinator's list names them whatever they are.
+        let mut m = FleetMerge::new("r");
+        m.add(part("etl", "pod-a", 10.0, 0));
+        let r = m.finish(Some(&opening(&["pod-a", "pod-b"])));
+        let f = r.fleet.unwrap();
+        assert_eq!(
+            (f.missing, f.expected_workers),
+            (vec!["pod-b".into()], Some(2))
+        );
+    }
+
+    #[test]
+    fn parts_of_another_pipeline_are_left_out_and_errors_are_bounded_in_time_order() {
+        let mut m = FleetMerge::new("r");
+        for w in 0..4 {
+            m.add(part("etl", &w.to_string(), 10.0, 60));
+        }
+        m.add(part("other", "9", 10.0, 0));
+        assert_eq!(m.other_pipelines(), 1);
+        let r = m.finish(None);
+        assert_eq!(r.status, RunStatus::Ok, "{:?}", r.failure);
+        assert_eq!(r.fleet.as_ref().unwrap().workers.len(), 4);
+        assert_eq!(r.errors.len(), MERGED_ERRORS_KEPT);
+        assert_eq!(r.errors_not_kept, 240 - MERGED_ERRORS_KEPT as u64);
+        assert!(r.errors.windows(2).all(|e| e[0].at_ms <= e[1].at_ms));
+        assert!(r.errors.iter().all(|e| e.worker.is_some()));
+    }
 }
