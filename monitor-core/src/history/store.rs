@@ -42,7 +42,7 @@ pub trait HistoryStore: fmt::Debug + Send {
     /// Opens a fleet run unless it is open already, and returns the opening in force: the first
     /// one written (the coordinator's, or the first worker's) stays. Atomic between processes.
     ///
-    /// The provided method refuses: a store that keeps fleet runs overrides the five fleet
+    /// The provided method refuses: a store that keeps fleet runs overrides the six fleet
     /// methods (the JSON Lines, SQLite and PostgreSQL stores do).
     ///
     /// # Errors
