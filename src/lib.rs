@@ -64,8 +64,9 @@ pub use monitor_core::arrow;
 ///
 /// How calls attach to runs is described at [`Pipeline`].
 pub use monitor_core::{
-    add_report_sink, last_report, remove_report_sink, report, EnteredRun, Instrumented, Pipeline,
-    PipelineBuilder, Report, ReportError, Run, RunHandle, RunLimits, RunStatus, SinkId,
+    add_report_sink, last_report, remove_report_sink, report, EnteredRun, FleetIdError,
+    Instrumented, Pipeline, PipelineBuilder, Report, ReportError, Run, RunHandle, RunLimits,
+    RunStatus, SinkId,
 };
 
 /// Exporters: Prometheus `/metrics` and Pushgateway, DogStatsD, OTLP, the `metrics` bridge,

@@ -58,6 +58,12 @@ impl Context {
         Ok(self.location.open()?)
     }
 
+    /// Opens the store whether or not a history file exists yet (a fleet run's parts live beside
+    /// it, in `<history>.fleet.jsonl`).
+    pub fn open_any(&self) -> Result<Box<dyn HistoryStore>, CliError> {
+        Ok(self.location.open()?)
+    }
+
     /// Loads the runs `filter` selects. Unreadable lines are reported on stderr and skipped; a
     /// store where nothing at all is readable is an error (it is not a history).
     pub fn load(&self, filter: &RunFilter) -> Result<Vec<RunRecord>, CliError> {

@@ -6,6 +6,8 @@
 //!                                                    the latest run against its baseline
 //! monitor trend STEP [--metric M] [--html FILE]      a step's figure over the runs
 //! monitor report report.json --format text|md|html   render a saved report
+//! monitor report --run ID [--record]                 the whole of a fleet run, from its parts
+//! monitor open-run PIPELINE [--workers N]            open a fleet run, print its id
 //! ```
 //!
 //! Every command takes `--history PATH` (a JSON Lines file, `sqlite:PATH` or a `postgres://`
@@ -58,8 +60,11 @@ enum Command {
     Compare(commands::compare::Args),
     /// One step's or query's figure over the recent runs: a sparkline, or an HTML chart.
     Trend(commands::trend::Args),
-    /// Renders a saved `report.json` as text, Markdown or HTML.
+    /// Renders a saved `report.json`, or with `--run ID` the whole of a fleet run, as text,
+    /// Markdown or HTML.
     Report(commands::report::Args),
+    /// Opens a fleet run and prints its id: hand it to the workers as `MONITOR_RUN_ID`.
+    OpenRun(commands::open_run::Args),
     /// Prints a Grafana dashboard (JSON) for the metrics the exporters publish.
     Dashboard(commands::grafana::DashboardArgs),
     /// Prints Prometheus alert rules: slower than baseline, errors, failed run, no success.
@@ -72,6 +77,7 @@ fn dispatch(cx: &Context, command: Command, out: &mut Out) -> Result<ExitCode, C
         Command::Compare(a) => commands::compare::run(cx, a, out),
         Command::Trend(a) => commands::trend::run(cx, a, out),
         Command::Report(a) => commands::report::run(cx, a, out),
+        Command::OpenRun(a) => commands::open_run::run(cx, a, out),
         Command::Dashboard(a) => commands::grafana::dashboard(cx, a, out),
         Command::Alerts(a) => commands::grafana::alerts(cx, a, out),
     }

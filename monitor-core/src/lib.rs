@@ -83,7 +83,7 @@ pub use report::snapshot::{
 };
 pub use report::{Report, ReportError, RunStatus};
 pub use run::pipeline::{
-    last_report, EnteredRun, Instrumented, Pipeline, PipelineBuilder, Run, RunHandle,
+    last_report, EnteredRun, FleetIdError, Instrumented, Pipeline, PipelineBuilder, Run, RunHandle,
 };
 pub use run::{add_report_sink, remove_report_sink, SinkId};
 pub use site::{DatasetName, Kind, Metadata};

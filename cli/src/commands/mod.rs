@@ -3,6 +3,7 @@
 pub mod compare;
 pub mod grafana;
 pub mod history;
+pub mod open_run;
 pub mod report;
 pub mod trend;
 

@@ -1,10 +1,13 @@
 //! `monitor report report.json --format text|md|html`: renders a saved report with the
-//! library's own renderers.
+//! library's own renderers. `monitor report --run ID` renders the whole of a fleet run, merged
+//! from its workers' parts in the history (`--record` also appends it to the runs, once).
 
 use crate::context::Context;
 use crate::error::CliError;
 use crate::output::Out;
+use monitor::history::{fleet_report_in, record_whole_run, HistorySettings};
 use monitor::Report;
+use std::io::Write as _;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -23,7 +26,17 @@ pub enum Format {
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// A report written by `Report::to_json` (`monitor.report/v1`).
-    file: PathBuf,
+    #[arg(required_unless_present = "run", conflicts_with = "run")]
+    file: Option<PathBuf>,
+    /// The whole of fleet run ID, merged from its workers' parts in the history: the same
+    /// report, with a per-worker breakdown, the slowest worker, the missing ones, and the verdict
+    /// against earlier whole runs.
+    #[arg(long, value_name = "ID")]
+    run: Option<String>,
+    /// With --run: also append the whole run to the history's runs (once; a later call or the
+    /// last expected worker finds it there), so later whole runs compare with it.
+    #[arg(long, requires = "run")]
+    record: bool,
     /// The output format.
     #[arg(long, short, value_enum, default_value_t = Format::Text)]
     format: Format,
@@ -33,11 +46,18 @@ pub struct Args {
 }
 
 /// Reads, renders, writes.
-pub fn run(_cx: &Context, args: Args, stdout: &mut Out) -> Result<ExitCode, CliError> {
-    let text = std::fs::read_to_string(&args.file)
-        .map_err(|e| CliError::new(format!("cannot read {}: {e}", args.file.display())))?;
-    let report = Report::from_json(&text)
-        .map_err(|e| CliError::new(format!("{}: {e}", args.file.display())))?;
+pub fn run(cx: &Context, args: Args, stdout: &mut Out) -> Result<ExitCode, CliError> {
+    let report = match (&args.file, &args.run) {
+        (Some(file), _) => {
+            let text = std::fs::read_to_string(file)
+                .map_err(|e| CliError::new(format!("cannot read {}: {e}", file.display())))?;
+            Report::from_json(&text)
+                .map_err(|e| CliError::new(format!("{}: {e}", file.display())))?
+        }
+        (None, Some(run_id)) => fleet_run(cx, run_id, args.record)?,
+        // clap requires one of the two.
+        (None, None) => return Err(CliError::new("give a report file or --run ID")),
+    };
     let format = match args.format {
         Format::Text => monitor::report::Format::Text,
         Format::Md => monitor::report::Format::Markdown,
@@ -51,4 +71,27 @@ pub fn run(_cx: &Context, args: Args, stdout: &mut Out) -> Result<ExitCode, CliE
         None => crate::out!(stdout, "{}", report.render(format))?,
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The whole of fleet run `run_id` from the history, recorded in its runs when `record`.
+fn fleet_run(cx: &Context, run_id: &str, record: bool) -> Result<Report, CliError> {
+    monitor::config::check_fleet_id(run_id)
+        .map_err(|expected| CliError::new(format!("--run {run_id:?}: expected {expected}")))?;
+    let (settings, _) = HistorySettings::from_env();
+    let mut store = cx.open_any()?;
+    let report = fleet_report_in(&mut *store, run_id, &settings.baseline)?;
+    if record {
+        let appended = record_whole_run(&mut *store, &report, &settings)?;
+        let note = if appended {
+            format!("recorded fleet run {run_id} in {}", store.location())
+        } else {
+            format!(
+                "fleet run {run_id} was already recorded in {}",
+                store.location()
+            )
+        };
+        // Never a panic for a closed stderr.
+        let _ = writeln!(std::io::stderr(), "monitor: {note}");
+    }
+    Ok(report)
 }

@@ -11,6 +11,7 @@
 //! non-empty buckets, so reading a thousand sites for a scrape neither reads nor allocates 720
 //! counts for each.
 
+use serde::{Deserialize, Serialize};
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 
 const SUB_BITS: u32 = 4;
@@ -106,11 +107,31 @@ impl AtomicHistogram {
 
 /// A plain copy of a histogram's counts, for quantiles and arithmetic off the hot path. Only the
 /// span from the lowest to the highest non-empty bucket is stored.
-#[derive(Debug, Clone, Default)]
+///
+/// Serialises as `{"first": 210, "counts": [3, 0, 7]}`: the bucket index (as in [`bucket_of`])
+/// of the first count, then the counts of consecutive buckets. Reading one back refuses a span
+/// past the last bucket, so two copies read from anywhere can always be merged.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(try_from = "RawCounts")]
 pub struct HistogramCounts {
     /// Bucket index of `counts[0]`.
     first: usize,
     counts: Vec<u64>,
+}
+
+/// [`HistogramCounts`] as read, before its span is checked.
+#[derive(Deserialize)]
+struct RawCounts {
+    first: usize,
+    counts: Vec<u64>,
+}
+
+impl TryFrom<RawCounts> for HistogramCounts {
+    type Error = String;
+
+    fn try_from(raw: RawCounts) -> Result<Self, String> {
+        HistogramCounts::from_counts(raw.first, raw.counts)
+    }
 }
 
 impl PartialEq for HistogramCounts {
@@ -134,10 +155,28 @@ impl HistogramCounts {
         self
     }
 
+    /// Counts of consecutive buckets, the first of them at bucket index `first`.
+    ///
+    /// # Errors
+    /// The span reaches past the last bucket ([`BUCKETS`]).
+    pub fn from_counts(first: usize, counts: Vec<u64>) -> Result<Self, String> {
+        if first
+            .checked_add(counts.len())
+            .is_none_or(|end| end > BUCKETS)
+        {
+            return Err(format!(
+                "histogram buckets {first}..{} reach past the last bucket ({})",
+                first.saturating_add(counts.len()),
+                BUCKETS - 1
+            ));
+        }
+        Ok(HistogramCounts { first, counts }.trimmed())
+    }
+
     /// Total number of values.
     #[must_use]
     pub fn count(&self) -> u64 {
-        self.counts.iter().sum()
+        self.counts.iter().fold(0u64, |n, &c| n.saturating_add(c))
     }
 
     /// The non-empty buckets: `(index as in [`bucket_of`], count)`, lowest first.
@@ -175,7 +214,8 @@ impl HistogramCounts {
         self.cover(other.first, other.first + other.counts.len() - 1);
         let at = other.first - self.first;
         for (a, b) in self.counts[at..].iter_mut().zip(&other.counts) {
-            *a += *b;
+            // Saturating: counts read back from a store are not trusted to be sane.
+            *a = a.saturating_add(*b);
         }
     }
 
@@ -215,7 +255,7 @@ impl HistogramCounts {
         }
         let mut seen = 0u64;
         for (i, c) in self.iter() {
-            seen += c;
+            seen = seen.saturating_add(c);
             if seen >= rank {
                 let (lo, hi) = bucket_bounds(i);
                 let mid = lo + (hi - lo) / 2;

@@ -14,7 +14,7 @@ pub(crate) mod panic_text;
 pub(crate) mod stderr_events;
 
 use std::fmt;
-use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Once;
 use std::time::Duration;
 
@@ -246,43 +246,68 @@ pub struct Variable {
     pub default: &'static str,
 }
 
-/// How a setting's value is kept in its `AtomicU64`, so the hot path reads any setting with one
-/// relaxed load.
+/// How a setting's value is kept: numbers and flags in an `AtomicU64`, so the hot path reads them
+/// with one relaxed load; text (the fleet run's ids, read once when a run starts, never on the
+/// hot path) behind a lock.
 mod codec {
+    use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
     use std::time::Duration;
 
-    pub(super) mod flag {
-        pub(crate) const fn bits(v: bool) -> u64 {
-            v as u64
-        }
-        pub(crate) fn value(bits: u64) -> bool {
-            bits != 0
-        }
+    /// The numeric codecs: each says how its type becomes the atomic's bits and back.
+    macro_rules! atomic_codec {
+        ($name:ident: $ty:ty, |$v:ident| $bits:expr, |$b:ident| $value:expr) => {
+            pub(super) mod $name {
+                #[allow(unused_imports)]
+                use super::{AtomicU64, Duration, Relaxed};
+
+                pub(crate) type Cell = AtomicU64;
+                pub(crate) const fn cell($v: $ty) -> Cell {
+                    AtomicU64::new($bits)
+                }
+                pub(crate) fn load(cell: &Cell) -> $ty {
+                    let $b = cell.load(Relaxed);
+                    $value
+                }
+                pub(crate) fn store(cell: &Cell, $v: &$ty) {
+                    let $v = *$v;
+                    cell.store($bits, Relaxed);
+                }
+            }
+        };
     }
 
-    pub(super) mod bytes {
-        pub(crate) const fn bits(v: u64) -> u64 {
-            v
-        }
-        pub(crate) fn value(bits: u64) -> u64 {
-            bits
-        }
-    }
-
-    /// Nanoseconds, saturating at `u64::MAX` (584 years).
-    pub(super) mod duration {
-        use super::Duration;
-
-        pub(crate) const fn bits(v: Duration) -> u64 {
+    atomic_codec!(flag: bool, |v| v as u64, |b| b != 0);
+    atomic_codec!(bytes: u64, |v| v, |b| b);
+    atomic_codec!(count: u64, |v| v, |b| b);
+    // Nanoseconds, saturating at `u64::MAX` (584 years).
+    atomic_codec!(
+        duration: Duration,
+        |v| {
             let ns = v.as_nanos();
             if ns > u64::MAX as u128 {
                 u64::MAX
             } else {
                 ns as u64
             }
+        },
+        |b| Duration::from_nanos(b)
+    );
+
+    /// Optional text behind a lock.
+    pub(super) mod text {
+        use std::sync::{PoisonError, RwLock};
+
+        pub(crate) type Cell = RwLock<Option<String>>;
+        pub(crate) const fn cell(v: Option<String>) -> Cell {
+            RwLock::new(v)
         }
-        pub(crate) fn value(bits: u64) -> Duration {
-            Duration::from_nanos(bits)
+        pub(crate) fn load(cell: &Cell) -> Option<String> {
+            cell.read().unwrap_or_else(PoisonError::into_inner).clone()
+        }
+        pub(crate) fn store(cell: &Cell, v: &Option<String>) {
+            cell.write()
+                .unwrap_or_else(PoisonError::into_inner)
+                .clone_from(v);
         }
     }
 }
@@ -320,8 +345,7 @@ macro_rules! settings {
         mod stored {
             use super::*;
             $(
-                pub(super) static $field: AtomicU64 =
-                    AtomicU64::new(codec::$codec::bits($default));
+                pub(super) static $field: codec::$codec::Cell = codec::$codec::cell($default);
             )*
         }
 
@@ -343,12 +367,12 @@ macro_rules! settings {
             pub fn current() -> Config {
                 ensure_init();
                 Config {
-                    $($field: codec::$codec::value(stored::$field.load(Relaxed)),)*
+                    $($field: codec::$codec::load(&stored::$field),)*
                 }
             }
 
             fn store_values(&self) {
-                $(stored::$field.store(codec::$codec::bits(self.$field), Relaxed);)*
+                $(codec::$codec::store(&stored::$field, &self.$field);)*
             }
         }
 
@@ -367,7 +391,7 @@ macro_rules! settings {
             #[inline]
             #[allow(dead_code)]
             pub(crate) fn $field() -> $ty {
-                codec::$codec::value(stored::$field.load(Relaxed))
+                codec::$codec::load(&stored::$field)
             }
         )*
 
@@ -386,6 +410,67 @@ fn env_sample_interval(
     errors: &mut Vec<ConfigError>,
 ) -> Duration {
     env_duration_within(lookup, var, default, SAMPLE_INTERVAL_BOUNDS, errors)
+}
+
+/// The longest fleet run id or worker id (`MONITOR_RUN_ID`, `MONITOR_WORKER_ID`).
+pub const MAX_FLEET_ID_LEN: usize = 128;
+
+/// Checks a fleet run id or worker id: 1 to [`MAX_FLEET_ID_LEN`] ASCII letters, digits, `-`, `_`,
+/// `.` and `:` (a UUID, `nightly-2026-11-24`, a Kubernetes job name, a Slurm `JOBID_TASKID`), so
+/// that it is safe in a file, a label, a URL and a log line. `Err` says what is expected.
+///
+/// # Errors
+/// The value is empty, too long, or holds another character.
+pub fn check_fleet_id(value: &str) -> Result<(), String> {
+    let expected = || {
+        format!(
+            "1 to {MAX_FLEET_ID_LEN} ASCII letters, digits, '-', '_', '.' or ':' (such as a UUID or \
+             a shard index)"
+        )
+    };
+    if value.is_empty() || value.len() > MAX_FLEET_ID_LEN {
+        return Err(expected());
+    }
+    if value
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b':'))
+    {
+        Ok(())
+    } else {
+        Err(expected())
+    }
+}
+
+/// `MONITOR_RUN_ID`'s and `MONITOR_WORKER_ID`'s reader: an id [`check_fleet_id`] accepts (an empty
+/// value is the same as none).
+fn env_fleet_id(
+    lookup: Lookup<'_>,
+    var: &str,
+    default: Option<String>,
+    errors: &mut Vec<ConfigError>,
+) -> Option<String> {
+    let Some(value) = lookup(var) else {
+        return default;
+    };
+    if value.is_empty() {
+        return default;
+    }
+    match check_fleet_id(&value) {
+        Ok(()) => Some(value),
+        Err(expected) => {
+            errors.push(ConfigError {
+                variable: var.to_owned(),
+                value,
+                expected,
+                kept: if var == "MONITOR_RUN_ID" {
+                    "none: this process's run is its own, not part of a fleet run".to_owned()
+                } else {
+                    "none: the worker is named after its host and process id".to_owned()
+                },
+            });
+            default
+        }
+    }
 }
 
 settings! {
@@ -433,6 +518,22 @@ settings! {
         "`0`: with no `tracing` subscriber installed, drop monitor's `warn` and `error` events \
          instead of writing them to stderr, one line each (see [Events](#events))",
         default "on";
+    /// A worker whose run id is set joins that run instead of starting its own: its report is one
+    /// part of the run, written to the history as it finishes (see `Pipeline::start`).
+    run_id: Option<String> [text] = None,
+        "MONITOR_RUN_ID" read env_fleet_id,
+        "join this fleet run: each worker process given the same id reports its part of one run \
+         (see [Fleet runs](#fleet-runs))",
+        default "none";
+    worker_id: Option<String> [text] = None,
+        "MONITOR_WORKER_ID" read env_fleet_id,
+        "this worker's id within a fleet run (a shard index); each worker is compared with the \
+         same id's earlier runs",
+        default "host name and process id";
+    expected_workers: u64 [count] = 0,
+        "MONITOR_EXPECTED_WORKERS" read env_count,
+        "workers a fleet run expects (`0`: unknown); its report lists those that did not report",
+        default "unknown";
 }
 
 impl Config {

@@ -24,14 +24,19 @@
 //!   `/dev/null`), so a FIFO at the path cannot block the run.
 
 use super::line::{encode_line, parse_line, LineError, MAX_LINE_BYTES};
-use super::record::RunRecord;
+use super::part::{
+    encode_fleet_line, parse_fleet_keys, parse_fleet_line, FleetEntry, FleetKeys, FleetOpening,
+    WorkerPart,
+};
+use super::record::{RunRecord, RunStatus};
 use super::retention::Retention;
 use super::safe_file::{
     create_new, ensure_regular, lock_exclusive, lock_shared, open_append, open_read, still_at,
     sync_dir,
 };
 use super::store::{
-    HistoryError, HistoryStore, LoadedRuns, NewerRecords, RetentionOutcome, RunFilter, SkippedEntry,
+    FleetRunLoad, HistoryError, HistoryStore, LoadedRuns, NewerRecords, RetentionOutcome,
+    RunFilter, SkippedEntry,
 };
 use std::collections::VecDeque;
 use std::fs::File;
@@ -73,10 +78,15 @@ impl JsonlStore {
 
     /// Opens the file for appending and takes the exclusive lock on the file the path names now.
     fn open_locked(&self, action: &'static str) -> Result<File, HistoryError> {
+        self.open_locked_at(&self.path, action)
+    }
+
+    /// [`open_locked`](Self::open_locked) for `path` (the history or its fleet file).
+    fn open_locked_at(&self, path: &Path, action: &'static str) -> Result<File, HistoryError> {
         for _ in 0..REOPEN_ATTEMPTS {
-            let file = open_append(&self.path).map_err(|e| self.err(action, &e))?;
+            let file = open_append(path).map_err(|e| self.err(action, &e))?;
             lock_exclusive(&file).map_err(|e| self.err(action, &e))?;
-            if still_at(&file, &self.path).map_err(|e| self.err(action, &e))? {
+            if still_at(&file, path).map_err(|e| self.err(action, &e))? {
                 return Ok(file);
             }
         }
@@ -87,34 +97,171 @@ impl JsonlStore {
         ))
     }
 
-    fn rejected_path(&self) -> PathBuf {
-        let mut name = self.path.file_name().unwrap_or_default().to_os_string();
-        name.push(".rejected");
-        self.path.with_file_name(name)
+    /// The file beside the history that holds its fleet runs (openings and workers' parts):
+    /// `.monitor/history.jsonl` keeps them in `.monitor/history.fleet.jsonl`.
+    #[must_use]
+    pub fn fleet_path(&self) -> PathBuf {
+        let name = self.path.file_name().unwrap_or_default().to_string_lossy();
+        let stem = name.strip_suffix(".jsonl").unwrap_or(&name);
+        self.path.with_file_name(format!("{stem}.fleet.jsonl"))
     }
 
-    /// `.history.jsonl.` : prefix of retention's temporary files in the same directory.
-    fn temp_prefix(&self) -> String {
-        format!(
-            ".{}.",
-            self.path.file_name().unwrap_or_default().to_string_lossy()
-        )
+    fn fleet_location(&self) -> String {
+        format!("history file {}", self.fleet_path().display())
     }
 
-    /// Removes temporary files a killed retention left behind. Called with the exclusive lock
-    /// held on the current file: no other retention can be writing one now.
-    fn remove_stale_temps(&self, dir: &Path) {
-        let prefix = self.temp_prefix();
-        let Ok(entries) = std::fs::read_dir(dir) else {
-            return;
-        };
-        for entry in entries.flatten() {
-            let name = entry.file_name();
-            let name = name.to_string_lossy();
-            if name.starts_with(&prefix) && name.ends_with(".tmp") {
-                let _ = std::fs::remove_file(entry.path());
-            }
+    fn fleet_err(&self, action: &'static str, e: &io::Error) -> HistoryError {
+        HistoryError::io(self.fleet_location(), action, e)
+    }
+
+    /// Appends `line` (a newline added) to the file `file` holds locked, on a fresh line; a failed
+    /// write is cut back off.
+    fn append_locked(
+        &self,
+        file: &mut File,
+        line: &[u8],
+        action: &'static str,
+    ) -> Result<(), HistoryError> {
+        let len = file.metadata().map_err(|e| self.err(action, &e))?.len();
+        let mut out = Vec::with_capacity(line.len() + 2);
+        if len > 0 && !ends_with_newline(file, len) {
+            out.push(b'\n');
         }
+        out.extend_from_slice(line);
+        out.push(b'\n');
+        if let Err(e) = file.write_all(&out).and_then(|()| file.sync_data()) {
+            // Cut a partial write back off so the file stays as it was (best effort: on a
+            // device such as /dev/full there is nothing to cut).
+            if file.metadata().is_ok_and(|m| m.is_file() && m.len() > len) {
+                let _ = file.set_len(len);
+            }
+            return Err(self.err(action, &e));
+        }
+        Ok(())
+    }
+
+    /// Calls `each(line number, keys)` for every fleet line that has readable keys, and lists the
+    /// others; `file` is the fleet file, read from its start.
+    fn fleet_keys(
+        &self,
+        mut file: &File,
+        mut each: impl FnMut(u64, FleetKeys),
+        action: &'static str,
+    ) -> Result<Vec<SkippedEntry>, HistoryError> {
+        file.seek(SeekFrom::Start(0))
+            .map_err(|e| self.fleet_err(action, &e))?;
+        let mut skipped = Vec::new();
+        let mut newer = NewerRecords::default();
+        for_each_line(file, |n, line| {
+            let keys = match line {
+                Line::Text(bytes) => parse_fleet_keys(bytes),
+                Line::TooLong(len) => Err(LineError::TooLong(len)),
+            };
+            match keys {
+                Ok(k) => each(n, k),
+                Err(error) if newer.count(&error) => {}
+                Err(error) => skipped.push(SkippedEntry { line: n, error }),
+            }
+        })
+        .map_err(|e| self.fleet_err(action, &e))?;
+        newer.note(&self.fleet_location(), "lines");
+        Ok(skipped)
+    }
+
+    /// Parses the fleet lines numbered in `wanted` (sorted), handing each entry to `each`;
+    /// unreadable ones go to `skipped`.
+    fn fleet_entries(
+        &self,
+        mut file: &File,
+        wanted: &[u64],
+        skipped: &mut Vec<SkippedEntry>,
+        mut each: impl FnMut(FleetEntry),
+        action: &'static str,
+    ) -> Result<(), HistoryError> {
+        if wanted.is_empty() {
+            return Ok(());
+        }
+        file.seek(SeekFrom::Start(0))
+            .map_err(|e| self.fleet_err(action, &e))?;
+        let mut next = 0usize;
+        for_each_line(file, |n, line| {
+            if wanted.get(next) != Some(&n) {
+                return;
+            }
+            next += 1;
+            let entry = match line {
+                Line::Text(bytes) => parse_fleet_line(bytes),
+                Line::TooLong(len) => Err(LineError::TooLong(len)),
+            };
+            match entry {
+                Ok(e) => each(e),
+                Err(error) => skipped.push(SkippedEntry { line: n, error }),
+            }
+        })
+        .map_err(|e| self.fleet_err(action, &e))
+    }
+
+    /// Opens the fleet file for reading under a shared lock; `None` when it does not exist.
+    fn fleet_read(&self, action: &'static str) -> Result<Option<File>, HistoryError> {
+        let path = self.fleet_path();
+        let Some(file) = open_read(&path).map_err(|e| self.fleet_err(action, &e))? else {
+            return Ok(None);
+        };
+        lock_shared(&file).map_err(|e| self.fleet_err(action, &e))?;
+        Ok(Some(file))
+    }
+
+    /// Keeps the fleet runs `policy` keeps (counted per pipeline, by their first entry's time),
+    /// rewriting the fleet file as retention rewrites the history.
+    fn retain_fleet(&self, policy: &Retention, now_ms: u64) -> Result<(), HistoryError> {
+        const ACTION: &str = "apply retention to fleet runs";
+        let path = self.fleet_path();
+        if !path.exists() {
+            return Ok(());
+        }
+        let mut file = self.open_locked_at(&path, ACTION)?;
+        ensure_regular(&file).map_err(|e| self.fleet_err(ACTION, &e))?;
+        remove_stale_temps(&path);
+        file.seek(SeekFrom::Start(0))
+            .map_err(|e| self.fleet_err(ACTION, &e))?;
+        // Each line with the index of its run (None: unreadable; Some(usize::MAX): newer format).
+        let mut lines: Vec<(Vec<u8>, Option<usize>)> = Vec::new();
+        let mut runs: Vec<(String, String, u64)> = Vec::new();
+        let mut index: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
+        for_each_line(&file, |_, line| {
+            let Line::Text(bytes) = line else { return };
+            let run = match parse_fleet_keys(bytes) {
+                Ok(k) => {
+                    let at = k.at_ms();
+                    let i = *index.entry(k.run_id.clone()).or_insert_with(|| {
+                        runs.push((k.run_id, k.pipeline, at));
+                        runs.len() - 1
+                    });
+                    runs[i].2 = runs[i].2.min(at);
+                    Some(i)
+                }
+                Err(e) if e.is_newer_version() => Some(usize::MAX),
+                Err(_) => None,
+            };
+            lines.push((bytes.to_vec(), run));
+        })
+        .map_err(|e| self.fleet_err(ACTION, &e))?;
+        let pairs: Vec<(&str, u64)> = runs.iter().map(|(_, p, at)| (p.as_str(), *at)).collect();
+        let keeps = policy.keeps_runs(&pairs, now_ms);
+        let rejected: Vec<&[u8]> = lines
+            .iter()
+            .filter(|(_, r)| r.is_none())
+            .map(|(b, _)| b.as_slice())
+            .collect();
+        if rejected.is_empty() && !policy.due_runs(&pairs, now_ms) {
+            return Ok(());
+        }
+        let kept = lines.iter().filter_map(|(b, r)| match r {
+            Some(usize::MAX) => Some(b.as_slice()),
+            Some(i) if keeps[*i] => Some(b.as_slice()),
+            _ => None,
+        });
+        rewrite(&path, &file, kept, &rejected).map_err(|e| self.fleet_err(ACTION, &e))
     }
 }
 
@@ -198,26 +345,10 @@ impl HistoryStore for JsonlStore {
 
     fn append(&mut self, record: &RunRecord) -> Result<(), HistoryError> {
         const ACTION: &str = "append a run";
-        let mut line = encode_line(record)
-            .map_err(|e| HistoryError::other(self.location(), ACTION, e))?
-            .into_bytes();
-        line.push(b'\n');
+        let line =
+            encode_line(record).map_err(|e| HistoryError::other(self.location(), ACTION, e))?;
         let mut file = self.open_locked(ACTION)?;
-        let len = file.metadata().map_err(|e| self.err(ACTION, &e))?.len();
-        let mut out = Vec::with_capacity(line.len() + 1);
-        if len > 0 && !ends_with_newline(&mut file, len) {
-            out.push(b'\n');
-        }
-        out.extend_from_slice(&line);
-        if let Err(e) = file.write_all(&out).and_then(|()| file.sync_data()) {
-            // Cut a partial write back off so the file stays as it was (best effort: on a
-            // device such as /dev/full there is nothing to cut).
-            if file.metadata().is_ok_and(|m| m.is_file() && m.len() > len) {
-                let _ = file.set_len(len);
-            }
-            return Err(self.err(ACTION, &e));
-        }
-        Ok(())
+        self.append_locked(&mut file, line.as_bytes(), ACTION)
     }
 
     fn load(&mut self, filter: &RunFilter) -> Result<LoadedRuns, HistoryError> {
@@ -261,17 +392,215 @@ impl HistoryStore for JsonlStore {
         policy: &Retention,
         now_ms: u64,
     ) -> Result<RetentionOutcome, HistoryError> {
+        let outcome = self.retain_runs(policy, now_ms)?;
+        self.retain_fleet(policy, now_ms)?;
+        Ok(outcome)
+    }
+
+    fn open_fleet_run(&mut self, opening: &FleetOpening) -> Result<FleetOpening, HistoryError> {
+        const ACTION: &str = "open a fleet run";
+        let entry = FleetEntry::Open(opening.clone());
+        let line = encode_fleet_line(&entry)
+            .map_err(|e| HistoryError::other(self.fleet_location(), ACTION, e))?;
+        // Under the exclusive lock: the first opening stays, whoever else tries.
+        let mut file = self.open_locked_at(&self.fleet_path(), ACTION)?;
+        let mut found = Vec::new();
+        let skipped = self.fleet_keys(
+            &file,
+            |n, k| {
+                if k.entry == "open" && k.run_id == opening.run_id && found.is_empty() {
+                    found.push(n);
+                }
+            },
+            ACTION,
+        )?;
+        warn_skipped(&self.fleet_location(), &skipped);
+        let mut in_force = None;
+        let mut unreadable = Vec::new();
+        self.fleet_entries(
+            &file,
+            &found,
+            &mut unreadable,
+            |e| {
+                if let FleetEntry::Open(o) = e {
+                    in_force = Some(o);
+                }
+            },
+            ACTION,
+        )?;
+        if let Some(o) = in_force {
+            return Ok(o);
+        }
+        self.append_locked(&mut file, line.as_bytes(), ACTION)?;
+        Ok(opening.clone())
+    }
+
+    fn append_part(&mut self, part: &WorkerPart) -> Result<(), HistoryError> {
+        const ACTION: &str = "append a worker's part";
+        let line = encode_fleet_line(&FleetEntry::Part(Box::new(part.clone())))
+            .map_err(|e| HistoryError::other(self.fleet_location(), ACTION, e))?;
+        let mut file = self.open_locked_at(&self.fleet_path(), ACTION)?;
+        self.append_locked(&mut file, line.as_bytes(), ACTION)
+    }
+
+    fn load_fleet_run(
+        &mut self,
+        run_id: &str,
+        each: &mut dyn FnMut(WorkerPart),
+    ) -> Result<FleetRunLoad, HistoryError> {
+        const ACTION: &str = "read a fleet run";
+        let Some(file) = self.fleet_read(ACTION)? else {
+            return Ok(FleetRunLoad::default());
+        };
+        // First the keys of every line, then only the lines wanted: the first opening and the
+        // latest part of each worker.
+        let mut opening = None;
+        let mut latest: std::collections::HashMap<String, u64> = std::collections::HashMap::new();
+        let mut skipped = self.fleet_keys(
+            &file,
+            |n, k| {
+                if k.run_id != run_id {
+                    return;
+                }
+                match (k.entry.as_str(), k.worker_id) {
+                    ("open", _) => {
+                        opening.get_or_insert(n);
+                    }
+                    ("part", Some(w)) => {
+                        latest.insert(w, n);
+                    }
+                    _ => {}
+                }
+            },
+            ACTION,
+        )?;
+        let mut wanted: Vec<u64> = latest.into_values().chain(opening).collect();
+        wanted.sort_unstable();
+        let mut out = FleetRunLoad::default();
+        self.fleet_entries(
+            &file,
+            &wanted,
+            &mut skipped,
+            |e| match e {
+                FleetEntry::Open(o) => out.opening = Some(o),
+                FleetEntry::Part(p) => {
+                    out.parts += 1;
+                    each(*p);
+                }
+            },
+            ACTION,
+        )?;
+        warn_skipped(&self.fleet_location(), &skipped);
+        out.skipped = skipped;
+        Ok(out)
+    }
+
+    fn fleet_workers(&mut self, run_id: &str) -> Result<Vec<String>, HistoryError> {
+        const ACTION: &str = "read a fleet run";
+        let Some(file) = self.fleet_read(ACTION)? else {
+            return Ok(Vec::new());
+        };
+        let mut workers = std::collections::BTreeSet::new();
+        let skipped = self.fleet_keys(
+            &file,
+            |_, k| {
+                if k.entry == "part" && k.run_id == run_id {
+                    workers.extend(k.worker_id);
+                }
+            },
+            ACTION,
+        )?;
+        warn_skipped(&self.fleet_location(), &skipped);
+        Ok(workers.into_iter().collect())
+    }
+
+    fn load_worker_parts(
+        &mut self,
+        pipeline: &str,
+        worker_id: &str,
+        last: usize,
+    ) -> Result<Vec<WorkerPart>, HistoryError> {
+        const ACTION: &str = "read a worker's history";
+        let Some(file) = self.fleet_read(ACTION)? else {
+            return Ok(Vec::new());
+        };
+        let mut wanted = VecDeque::new();
+        let mut skipped = self.fleet_keys(
+            &file,
+            |n, k| {
+                if last > 0
+                    && k.entry == "part"
+                    && k.pipeline == pipeline
+                    && k.worker_id.as_deref() == Some(worker_id)
+                    && k.status == Some(RunStatus::Ok)
+                {
+                    if wanted.len() == last {
+                        wanted.pop_front();
+                    }
+                    wanted.push_back(n);
+                }
+            },
+            ACTION,
+        )?;
+        let wanted: Vec<u64> = wanted.into();
+        let mut parts = Vec::new();
+        self.fleet_entries(
+            &file,
+            &wanted,
+            &mut skipped,
+            |e| {
+                if let FleetEntry::Part(p) = e {
+                    parts.push(*p);
+                }
+            },
+            ACTION,
+        )?;
+        warn_skipped(&self.fleet_location(), &skipped);
+        Ok(parts)
+    }
+
+    fn append_run_once(&mut self, record: &RunRecord) -> Result<bool, HistoryError> {
+        const ACTION: &str = "append a whole fleet run";
+        // The fleet file's exclusive lock serialises the processes that try (always taken
+        // before the history's own, never the other way round).
+        let _fleet = self.open_locked_at(&self.fleet_path(), ACTION)?;
+        if let Some(file) = open_read(&self.path).map_err(|e| self.err(ACTION, &e))? {
+            lock_shared(&file).map_err(|e| self.err(ACTION, &e))?;
+            #[derive(serde::Deserialize)]
+            struct Id {
+                run_id: String,
+            }
+            let mut seen = false;
+            for_each_line(&file, |_, line| {
+                if let Line::Text(bytes) = line {
+                    seen |= serde_json::from_slice::<Id>(bytes)
+                        .is_ok_and(|r| r.run_id == record.run_id);
+                }
+            })
+            .map_err(|e| self.err(ACTION, &e))?;
+            if seen {
+                return Ok(false);
+            }
+        }
+        self.append(record)?;
+        Ok(true)
+    }
+}
+
+impl JsonlStore {
+    /// Retention of the runs (the history file itself).
+    fn retain_runs(
+        &mut self,
+        policy: &Retention,
+        now_ms: u64,
+    ) -> Result<RetentionOutcome, HistoryError> {
         const ACTION: &str = "apply retention";
         if !self.path.exists() {
             return Ok(RetentionOutcome::default());
         }
         let mut file = self.open_locked(ACTION)?;
         ensure_regular(&file).map_err(|e| self.err(ACTION, &e))?;
-        let dir = match self.path.parent() {
-            Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
-            _ => PathBuf::from("."),
-        };
-        self.remove_stale_temps(&dir);
+        remove_stale_temps(&self.path);
 
         file.seek(SeekFrom::Start(0))
             .map_err(|e| self.err(ACTION, &e))?;
@@ -319,55 +648,105 @@ impl HistoryStore for JsonlStore {
             });
         }
 
-        // Unreadable lines go aside first: if we die before the rename they are merely in both
-        // places, never in neither.
-        if !rejected.is_empty() {
-            let mut side = open_append(&self.rejected_path()).map_err(|e| self.err(ACTION, &e))?;
-            let mut buf = Vec::new();
-            for r in &rejected {
-                buf.extend_from_slice(r);
-                buf.push(b'\n');
-            }
-            side.write_all(&buf)
-                .and_then(|()| side.sync_data())
-                .map_err(|e| self.err(ACTION, &e))?;
-        }
-
-        let temp = dir.join(format!(
-            "{}{}.{}.tmp",
-            self.temp_prefix(),
-            std::process::id(),
-            crate::base::clock::unix_millis()
-        ));
-        let result = (|| -> io::Result<()> {
-            let mut out = create_new(&temp)?;
-            // Keep the history's permissions (they came from the user's umask at creation).
-            out.set_permissions(file.metadata()?.permissions())?;
-            let mut w = io::BufWriter::new(&mut out);
-            let mut kept = keeps.iter();
-            for (bytes, line) in &lines {
-                let keep = match line {
-                    Kept::Run(_) => kept.next().copied().unwrap_or(true),
-                    Kept::Newer => true,
-                    Kept::Unreadable => false,
-                };
-                if keep {
-                    w.write_all(bytes)?;
-                    w.write_all(b"\n")?;
-                }
-            }
-            w.flush()?;
-            drop(w);
-            out.sync_all()?;
-            std::fs::rename(&temp, &self.path)?;
-            sync_dir(&dir)
-        })();
-        if let Err(e) = result {
-            let _ = std::fs::remove_file(&temp);
-            return Err(self.err(ACTION, &e));
-        }
+        let mut kept = keeps.iter();
+        let kept_lines = lines.iter().filter_map(|(bytes, line)| {
+            let keep = match line {
+                Kept::Run(_) => kept.next().copied().unwrap_or(true),
+                Kept::Newer => true,
+                Kept::Unreadable => false,
+            };
+            keep.then_some(bytes.as_slice())
+        });
+        rewrite(&self.path, &file, kept_lines, &rejected).map_err(|e| self.err(ACTION, &e))?;
         Ok(outcome)
     }
+}
+
+/// Removes temporary files a killed retention of `path` left behind. Called with the exclusive
+/// lock held on the current file: no other retention can be writing one now.
+fn remove_stale_temps(path: &Path) {
+    let prefix = temp_prefix(path);
+    let Ok(entries) = std::fs::read_dir(parent_dir(path)) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        if name.starts_with(&prefix) && name.ends_with(".tmp") {
+            let _ = std::fs::remove_file(entry.path());
+        }
+    }
+}
+
+/// The directory of `path` (`.` for a bare file name).
+fn parent_dir(path: &Path) -> PathBuf {
+    match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+        _ => PathBuf::from("."),
+    }
+}
+
+fn rejected_path(path: &Path) -> PathBuf {
+    let mut name = path.file_name().unwrap_or_default().to_os_string();
+    name.push(".rejected");
+    path.with_file_name(name)
+}
+
+/// `.history.jsonl.` : prefix of retention's temporary files in the same directory.
+fn temp_prefix(path: &Path) -> String {
+    format!(
+        ".{}.",
+        path.file_name().unwrap_or_default().to_string_lossy()
+    )
+}
+
+/// Rewrites `path`, whose exclusive lock `file` holds, to hold only the `kept` lines, after
+/// appending the `rejected` ones to `<path>.rejected`: a temporary file in the same directory,
+/// `fsync`ed, renamed over `path`, then the directory `fsync`ed. A process killed at any point
+/// leaves the old file or the new one, never a mix.
+fn rewrite<'a>(
+    path: &Path,
+    file: &File,
+    kept: impl Iterator<Item = &'a [u8]>,
+    rejected: &[&[u8]],
+) -> io::Result<()> {
+    // Unreadable lines go aside first: if we die before the rename they are merely in both
+    // places, never in neither.
+    if !rejected.is_empty() {
+        let mut side = open_append(&rejected_path(path))?;
+        let mut buf = Vec::new();
+        for r in rejected {
+            buf.extend_from_slice(r);
+            buf.push(b'\n');
+        }
+        side.write_all(&buf).and_then(|()| side.sync_data())?;
+    }
+    let dir = parent_dir(path);
+    let temp = dir.join(format!(
+        "{}{}.{}.tmp",
+        temp_prefix(path),
+        std::process::id(),
+        crate::base::clock::unix_millis()
+    ));
+    let result = (|| -> io::Result<()> {
+        let mut out = create_new(&temp)?;
+        // Keep the file's permissions (they came from the user's umask at creation).
+        out.set_permissions(file.metadata()?.permissions())?;
+        let mut w = io::BufWriter::new(&mut out);
+        for bytes in kept {
+            w.write_all(bytes)?;
+            w.write_all(b"\n")?;
+        }
+        w.flush()?;
+        drop(w);
+        out.sync_all()?;
+        std::fs::rename(&temp, path)?;
+        sync_dir(&dir)
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&temp);
+    }
+    result
 }
 
 /// What retention does with one line.

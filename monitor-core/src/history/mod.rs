@@ -14,13 +14,20 @@
 //! - [`settings`]: `MONITOR_HISTORY*` variables and the builder;
 //! - [`recorder`]: what the end of a run does (compare, append, retain, warn);
 //! - [`run_report`]: a [`Report`](crate::Report) to a record, and a comparison back into the
-//!   report.
+//!   report;
+//! - [`part`]: what a fleet run (one run across many worker processes) leaves besides whole runs:
+//!   its opening and one part per worker;
+//! - [`merge`]: the whole of a fleet run from its parts, exactly;
+//! - [`fleet`]: a fleet worker's end, and the whole run's report, verdict and record.
 //!
 //! May import: `base`, `config`, `site`, `call`, `report`, `run`.
 
 pub mod baseline;
+pub mod fleet;
 pub mod jsonl;
 pub mod line;
+pub mod merge;
+pub mod part;
 #[cfg(feature = "postgres")]
 pub mod postgres;
 pub mod record;
@@ -34,8 +41,11 @@ pub mod sqlite;
 pub mod store;
 pub mod verdict;
 
+pub use fleet::{fleet_report, fleet_report_in, new_run_id, open_run, record_whole_run};
 pub use jsonl::{JsonlStore, DEFAULT_HISTORY_PATH};
 pub use line::{encode_line, parse_line, LineError};
+pub use merge::FleetMerge;
+pub use part::{encode_fleet_line, parse_fleet_line, FleetEntry, FleetOpening, WorkerPart};
 #[cfg(feature = "postgres")]
 pub use postgres::PostgresStore;
 pub use record::{Metric, RunRecord, RunStatus, SiteRecord, RECORD_VERSION};
@@ -46,7 +56,7 @@ pub use settings::{HistoryLocation, HistorySettings, HistorySettingsBuilder};
 #[cfg(feature = "sqlite")]
 pub use sqlite::SqliteStore;
 pub use store::{
-    HistoryError, HistoryStore, LoadedRuns, RetentionOutcome, RunFilter, SkippedEntry,
+    FleetRunLoad, HistoryError, HistoryStore, LoadedRuns, RetentionOutcome, RunFilter, SkippedEntry,
 };
 #[allow(deprecated)]
 pub use verdict::Finding;

@@ -14,16 +14,23 @@
 //! - after a deadline, a timeout or a lost connection the store gives up: its connection is
 //!   closed and later operations fail at once, saying why, instead of waiting again.
 //!
+//! **Fleet runs** (see [`super::fleet`]) live in tables `monitor_fleet_runs` (one row per opened
+//! run) and `monitor_run_parts` (one row per worker's part, the report as `jsonb`). A database
+//! set up by an earlier version lacks them: the first connection of this one notices and creates
+//! them (with an index on `monitor_runs (run_id)`) under the same advisory lock, its runs
+//! untouched.
+//!
 //! The client is `tokio-postgres` driven on the store's own current-thread runtime (from a
 //! helper thread when called inside another tokio runtime), which is what lets an operation be
 //! abandoned at its deadline with its socket closed.
 
 use super::line::encode_line;
+use super::part::{encode_fleet_line, FleetEntry, FleetOpening, WorkerPart};
 use super::record::RunRecord;
 use super::retention::Retention;
 use super::store::{
-    decode_rows, postgres_location, HistoryError, HistoryStore, LoadedRuns, RetentionOutcome,
-    RunFilter,
+    decode_fleet_rows, decode_rows, postgres_location, run_lock_key, FleetRunLoad, HistoryError,
+    HistoryStore, LoadedRuns, RetentionOutcome, RunFilter,
 };
 use std::fmt;
 use std::future::Future;
@@ -42,6 +49,24 @@ CREATE TABLE IF NOT EXISTS monitor_runs (
     record        JSONB  NOT NULL
 );
 CREATE INDEX IF NOT EXISTS monitor_runs_pipeline ON monitor_runs (pipeline, id);
+CREATE INDEX IF NOT EXISTS monitor_runs_run_id ON monitor_runs (run_id);
+CREATE TABLE IF NOT EXISTS monitor_fleet_runs (
+    run_id        TEXT   PRIMARY KEY,
+    pipeline      TEXT   NOT NULL,
+    opened_at_ms  BIGINT NOT NULL,
+    record        JSONB  NOT NULL
+);
+CREATE TABLE IF NOT EXISTS monitor_run_parts (
+    id            BIGSERIAL PRIMARY KEY,
+    run_id        TEXT   NOT NULL,
+    pipeline      TEXT   NOT NULL,
+    worker_id     TEXT   NOT NULL,
+    status        TEXT   NOT NULL,
+    started_at_ms BIGINT NOT NULL,
+    record        JSONB  NOT NULL
+);
+CREATE INDEX IF NOT EXISTS monitor_run_parts_run ON monitor_run_parts (run_id, worker_id, id);
+CREATE INDEX IF NOT EXISTS monitor_run_parts_worker ON monitor_run_parts (pipeline, worker_id, id);
 ";
 
 /// An arbitrary key for the advisory lock that serialises schema creation between processes.
@@ -138,7 +163,11 @@ impl PostgresStore {
             let ready: bool = client
                 .query_one(
                     "SELECT to_regclass('monitor_runs') IS NOT NULL
-                        AND to_regclass('monitor_runs_pipeline') IS NOT NULL",
+                        AND to_regclass('monitor_runs_pipeline') IS NOT NULL
+                        AND to_regclass('monitor_runs_run_id') IS NOT NULL
+                        AND to_regclass('monitor_fleet_runs') IS NOT NULL
+                        AND to_regclass('monitor_run_parts_run') IS NOT NULL
+                        AND to_regclass('monitor_run_parts_worker') IS NOT NULL",
                     &[],
                 )
                 .await?
@@ -273,6 +302,40 @@ impl HistoryStore for PostgresStore {
                     )
                     .await?;
             }
+            // Fleet runs: the last `keep_runs` of each pipeline (by their first part), and the age.
+            if let Some(n) = keep_runs {
+                tx.execute(
+                    "DELETE FROM monitor_run_parts WHERE run_id IN (
+                        SELECT run_id FROM (
+                            SELECT run_id, ROW_NUMBER() OVER (PARTITION BY pipeline ORDER BY first DESC) AS rn
+                            FROM (SELECT run_id, pipeline, MIN(id) AS first
+                                  FROM monitor_run_parts GROUP BY run_id, pipeline) firsts) ranked
+                        WHERE rn > $1)",
+                    &[&n],
+                )
+                .await?;
+                tx.execute(
+                    "DELETE FROM monitor_fleet_runs WHERE run_id IN (
+                        SELECT run_id FROM (
+                            SELECT run_id, ROW_NUMBER() OVER (PARTITION BY pipeline ORDER BY opened_at_ms DESC) AS rn
+                            FROM monitor_fleet_runs) ranked
+                        WHERE rn > $1)",
+                    &[&n],
+                )
+                .await?;
+            }
+            if let Some(cutoff) = cutoff {
+                tx.execute(
+                    "DELETE FROM monitor_run_parts WHERE started_at_ms < $1",
+                    &[&cutoff],
+                )
+                .await?;
+                tx.execute(
+                    "DELETE FROM monitor_fleet_runs WHERE opened_at_ms < $1",
+                    &[&cutoff],
+                )
+                .await?;
+            }
             let kept: i64 = tx
                 .query_one("SELECT COUNT(*) FROM monitor_runs", &[])
                 .await?
@@ -286,6 +349,199 @@ impl HistoryStore for PostgresStore {
             removed: usize::try_from(removed).unwrap_or(usize::MAX),
             rejected: 0,
         })
+    }
+
+    fn open_fleet_run(&mut self, opening: &FleetOpening) -> Result<FleetOpening, HistoryError> {
+        const ACTION: &str = "open a fleet run";
+        let text = encode_fleet_line(&FleetEntry::Open(opening.clone()))
+            .map_err(|e| HistoryError::other(self.location(), ACTION, e))?;
+        let opened_at = i64::try_from(opening.opened_at_ms).unwrap_or(i64::MAX);
+        let Session { runtime, client } = self.session(ACTION)?;
+        let outcome = runtime.run(OPERATION_TIMEOUT, async move {
+            // The first opening stays, whoever else tries.
+            client
+                .execute(
+                    "INSERT INTO monitor_fleet_runs (run_id, pipeline, opened_at_ms, record)
+                     VALUES ($1, $2, $3, $4::text::jsonb) ON CONFLICT (run_id) DO NOTHING",
+                    &[&opening.run_id, &opening.pipeline, &opened_at, &text],
+                )
+                .await?;
+            client
+                .query(
+                    "SELECT 0::bigint, record::text FROM monitor_fleet_runs WHERE run_id = $1",
+                    &[&opening.run_id],
+                )
+                .await
+        });
+        let rows = self.settle(ACTION, outcome)?;
+        let mut in_force = None;
+        let pairs = rows.iter().map(|r| (r.get(0), r.get(1))).collect();
+        decode_fleet_rows(&self.location, pairs, |e| {
+            if let FleetEntry::Open(o) = e {
+                in_force = Some(o);
+            }
+        });
+        Ok(in_force.unwrap_or_else(|| opening.clone()))
+    }
+
+    fn append_part(&mut self, part: &WorkerPart) -> Result<(), HistoryError> {
+        const ACTION: &str = "append a worker's part";
+        let text = encode_fleet_line(&FleetEntry::Part(Box::new(part.clone())))
+            .map_err(|e| HistoryError::other(self.location(), ACTION, e))?;
+        let started = i64::try_from(part.started_at_ms).unwrap_or(i64::MAX);
+        let Session { runtime, client } = self.session(ACTION)?;
+        let outcome = runtime.run(OPERATION_TIMEOUT, async move {
+            client
+                .execute(
+                    "INSERT INTO monitor_run_parts
+                        (run_id, pipeline, worker_id, status, started_at_ms, record)
+                     VALUES ($1, $2, $3, $4, $5, $6::text::jsonb)",
+                    &[
+                        &part.run_id,
+                        &part.pipeline,
+                        &part.worker_id,
+                        &part.status.as_str(),
+                        &started,
+                        &text,
+                    ],
+                )
+                .await
+        });
+        self.settle(ACTION, outcome).map(drop)
+    }
+
+    fn load_fleet_run(
+        &mut self,
+        run_id: &str,
+        each: &mut dyn FnMut(WorkerPart),
+    ) -> Result<FleetRunLoad, HistoryError> {
+        const ACTION: &str = "read a fleet run";
+        let Session { runtime, client } = self.session(ACTION)?;
+        let outcome = runtime.run(OPERATION_TIMEOUT, async move {
+            let opening = client
+                .query(
+                    "SELECT 0::bigint, record::text FROM monitor_fleet_runs WHERE run_id = $1",
+                    &[&run_id],
+                )
+                .await?;
+            // The latest part of each worker.
+            let parts = client
+                .query(
+                    "SELECT DISTINCT ON (worker_id) id, record::text FROM monitor_run_parts
+                     WHERE run_id = $1 ORDER BY worker_id, id DESC",
+                    &[&run_id],
+                )
+                .await?;
+            Ok((opening, parts))
+        });
+        let (opening, parts) = self.settle(ACTION, outcome)?;
+        let mut out = FleetRunLoad::default();
+        let pairs = opening.iter().map(|r| (r.get(0), r.get(1))).collect();
+        out.skipped = decode_fleet_rows(&self.location, pairs, |e| {
+            if let FleetEntry::Open(o) = e {
+                out.opening = Some(o);
+            }
+        });
+        // One row at a time, each dropped once handed out.
+        for row in parts {
+            let pair: (i64, String) = (row.get(0), row.get(1));
+            drop(row);
+            out.skipped
+                .extend(decode_fleet_rows(&self.location, vec![pair], |e| {
+                    if let FleetEntry::Part(p) = e {
+                        out.parts += 1;
+                        each(*p);
+                    }
+                }));
+        }
+        Ok(out)
+    }
+
+    fn fleet_workers(&mut self, run_id: &str) -> Result<Vec<String>, HistoryError> {
+        const ACTION: &str = "read a fleet run";
+        let Session { runtime, client } = self.session(ACTION)?;
+        let outcome = runtime.run(OPERATION_TIMEOUT, async move {
+            client
+                .query(
+                    "SELECT DISTINCT worker_id FROM monitor_run_parts WHERE run_id = $1
+                     ORDER BY worker_id",
+                    &[&run_id],
+                )
+                .await
+        });
+        let rows = self.settle(ACTION, outcome)?;
+        Ok(rows.iter().map(|r| r.get(0)).collect())
+    }
+
+    fn load_worker_parts(
+        &mut self,
+        pipeline: &str,
+        worker_id: &str,
+        last: usize,
+    ) -> Result<Vec<WorkerPart>, HistoryError> {
+        const ACTION: &str = "read a worker's history";
+        let limit = i64::try_from(last).unwrap_or(i64::MAX);
+        let Session { runtime, client } = self.session(ACTION)?;
+        let outcome = runtime.run(OPERATION_TIMEOUT, async move {
+            client
+                .query(
+                    "SELECT id, record::text FROM monitor_run_parts
+                     WHERE pipeline = $1 AND worker_id = $2 AND status = 'ok'
+                     ORDER BY id DESC LIMIT $3",
+                    &[&pipeline, &worker_id, &limit],
+                )
+                .await
+        });
+        let rows = self.settle(ACTION, outcome)?;
+        let mut pairs: Vec<(i64, String)> = rows.iter().map(|r| (r.get(0), r.get(1))).collect();
+        pairs.reverse();
+        let mut parts = Vec::new();
+        decode_fleet_rows(&self.location, pairs, |e| {
+            if let FleetEntry::Part(p) = e {
+                parts.push(*p);
+            }
+        });
+        Ok(parts)
+    }
+
+    fn append_run_once(&mut self, record: &RunRecord) -> Result<bool, HistoryError> {
+        const ACTION: &str = "append a whole fleet run";
+        let text =
+            encode_line(record).map_err(|e| HistoryError::other(self.location(), ACTION, e))?;
+        let started = i64::try_from(record.started_at_ms).unwrap_or(i64::MAX);
+        let key = run_lock_key(&record.run_id);
+        let Session { runtime, client } = self.session(ACTION)?;
+        let outcome = runtime.run(OPERATION_TIMEOUT, async move {
+            let tx = client.transaction().await?;
+            // Serialises the processes recording this run; released at commit or rollback.
+            tx.execute("SELECT pg_advisory_xact_lock($1)", &[&key])
+                .await?;
+            let there: bool = tx
+                .query_one(
+                    "SELECT EXISTS (SELECT 1 FROM monitor_runs WHERE run_id = $1)",
+                    &[&record.run_id],
+                )
+                .await?
+                .get(0);
+            if there {
+                return Ok(false);
+            }
+            tx.execute(
+                "INSERT INTO monitor_runs (run_id, pipeline, status, started_at_ms, record)
+                 VALUES ($1, $2, $3, $4, $5::text::jsonb)",
+                &[
+                    &record.run_id,
+                    &record.pipeline,
+                    &record.status.as_str(),
+                    &started,
+                    &text,
+                ],
+            )
+            .await?;
+            tx.commit().await?;
+            Ok(true)
+        });
+        self.settle(ACTION, outcome)
     }
 }
 

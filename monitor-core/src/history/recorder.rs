@@ -75,7 +75,7 @@ pub fn record_run(record: &RunRecord, settings: &HistorySettings) -> Recorded {
     }
 }
 
-fn warned(comparison: Option<Comparison>, e: &HistoryError) -> Recorded {
+pub(crate) fn warned(comparison: Option<Comparison>, e: &HistoryError) -> Recorded {
     let text = format!("run history not updated: {e}");
     tracing::warn!(
         target: "monitor",
@@ -89,7 +89,7 @@ fn warned(comparison: Option<Comparison>, e: &HistoryError) -> Recorded {
     }
 }
 
-fn log_findings(c: &Comparison) {
+pub(crate) fn log_findings(c: &Comparison) {
     for f in &c.regressions {
         tracing::warn!(
             target: "monitor",

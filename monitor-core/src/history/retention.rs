@@ -58,17 +58,28 @@ impl Retention {
     /// For each record (in store order, oldest appended first), whether the policy keeps it.
     #[must_use]
     pub fn keeps(&self, records: &[&RunRecord], now_ms: u64) -> Vec<bool> {
+        let runs: Vec<(&str, u64)> = records
+            .iter()
+            .map(|r| (r.pipeline.as_str(), r.started_at_ms))
+            .collect();
+        self.keeps_runs(&runs, now_ms)
+    }
+
+    /// The same decision over `(pipeline, start in Unix ms)` pairs, one per run in store order:
+    /// how the fleet runs (whose entries are openings and parts, not records) are kept.
+    #[must_use]
+    pub fn keeps_runs(&self, runs: &[(&str, u64)], now_ms: u64) -> Vec<bool> {
         let cutoff_ms = self
             .max_age
             .map(|age| now_ms.saturating_sub(u64::try_from(age.as_millis()).unwrap_or(u64::MAX)));
-        let mut keep: Vec<bool> = records
+        let mut keep: Vec<bool> = runs
             .iter()
-            .map(|r| cutoff_ms.is_none_or(|c| r.started_at_ms >= c))
+            .map(|(_, started)| cutoff_ms.is_none_or(|c| *started >= c))
             .collect();
         if let Some(n) = self.keep_runs {
             let mut seen: HashMap<&str, usize> = HashMap::new();
-            for (i, r) in records.iter().enumerate().rev() {
-                let count = seen.entry(r.pipeline.as_str()).or_insert(0);
+            for (i, (pipeline, _)) in runs.iter().enumerate().rev() {
+                let count = seen.entry(pipeline).or_insert(0);
                 if *count >= n {
                     keep[i] = false;
                 } else {
@@ -84,11 +95,21 @@ impl Retention {
     /// rewritten on every single run).
     #[must_use]
     pub fn due(&self, records: &[&RunRecord], now_ms: u64) -> bool {
+        let runs: Vec<(&str, u64)> = records
+            .iter()
+            .map(|r| (r.pipeline.as_str(), r.started_at_ms))
+            .collect();
+        self.due_runs(&runs, now_ms)
+    }
+
+    /// [`due`](Self::due) over `(pipeline, start)` pairs.
+    #[must_use]
+    pub fn due_runs(&self, runs: &[(&str, u64)], now_ms: u64) -> bool {
         let relaxed = Retention {
             keep_runs: self.keep_runs.map(|n| n.saturating_add((n / 10).max(1))),
             max_age: self.max_age,
         };
-        relaxed.keeps(records, now_ms).iter().any(|k| !k)
+        relaxed.keeps_runs(runs, now_ms).iter().any(|k| !k)
     }
 }
 

@@ -114,6 +114,11 @@ pub fn on_run_finished(report: &mut Report) -> Recorded {
     if !settings.record {
         return Recorded::default();
     }
+    // A fleet worker's report is one part of a run: written as such, compared with the same
+    // worker id's earlier parts.
+    if report.worker.is_some() {
+        return super::fleet::on_worker_finished(report, &settings);
+    }
     let record = RunRecord::from_report(report, settings.version_tag.as_deref());
     let recorded = record_run(&record, &settings);
     if let Some(c) = &recorded.comparison {

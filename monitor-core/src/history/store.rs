@@ -1,6 +1,7 @@
 //! The [`HistoryStore`] trait every backend implements, and what it takes and returns.
 
 use super::line::LineError;
+use super::part::{FleetOpening, WorkerPart};
 use super::record::RunRecord;
 use super::retention::Retention;
 use std::fmt;
@@ -37,6 +38,94 @@ pub trait HistoryStore: fmt::Debug + Send {
     /// The store cannot be read or rewritten; it is then left as it was.
     fn retain(&mut self, policy: &Retention, now_ms: u64)
         -> Result<RetentionOutcome, HistoryError>;
+
+    /// Opens a fleet run unless it is open already, and returns the opening in force: the first
+    /// one written (the coordinator's, or the first worker's) stays. Atomic between processes.
+    ///
+    /// The provided method refuses: a store that keeps fleet runs overrides the six fleet
+    /// methods (the JSON Lines, SQLite and PostgreSQL stores do).
+    ///
+    /// # Errors
+    /// The store cannot be read or written, or keeps no fleet runs.
+    fn open_fleet_run(&mut self, opening: &FleetOpening) -> Result<FleetOpening, HistoryError> {
+        let _ = opening;
+        Err(no_fleet_runs(self.location(), "open a fleet run"))
+    }
+
+    /// Appends one worker's part of a fleet run. Either the whole part is stored or none of it.
+    ///
+    /// # Errors
+    /// The store cannot be written, or keeps no fleet runs.
+    fn append_part(&mut self, part: &WorkerPart) -> Result<(), HistoryError> {
+        let _ = part;
+        Err(no_fleet_runs(self.location(), "append a worker's part"))
+    }
+
+    /// Hands `each` the latest part of each worker of fleet run `run_id` (a worker that ran
+    /// twice, a retried pod, counts once), one at a time, and returns the run's opening.
+    /// Unreadable entries are skipped, logged and listed as [`HistoryStore::load`] does.
+    ///
+    /// # Errors
+    /// The store cannot be read, or keeps no fleet runs. A run the store does not hold is an
+    /// empty [`FleetRunLoad`], not an error.
+    fn load_fleet_run(
+        &mut self,
+        run_id: &str,
+        each: &mut dyn FnMut(WorkerPart),
+    ) -> Result<FleetRunLoad, HistoryError> {
+        let _ = (run_id, each);
+        Err(no_fleet_runs(self.location(), "read a fleet run"))
+    }
+
+    /// The ids of the workers that reported a part of fleet run `run_id`, sorted, each once.
+    ///
+    /// # Errors
+    /// The store cannot be read, or keeps no fleet runs.
+    fn fleet_workers(&mut self, run_id: &str) -> Result<Vec<String>, HistoryError> {
+        let _ = run_id;
+        Err(no_fleet_runs(self.location(), "read a fleet run"))
+    }
+
+    /// The last `last` successful parts of worker `worker_id` in fleet runs of `pipeline`,
+    /// oldest first: the worker's own baseline.
+    ///
+    /// # Errors
+    /// The store cannot be read, or keeps no fleet runs.
+    fn load_worker_parts(
+        &mut self,
+        pipeline: &str,
+        worker_id: &str,
+        last: usize,
+    ) -> Result<Vec<WorkerPart>, HistoryError> {
+        let _ = (pipeline, worker_id, last);
+        Err(no_fleet_runs(self.location(), "read a worker's history"))
+    }
+
+    /// Appends `record` unless a run with its id is stored already (atomic between processes);
+    /// returns whether it was appended. How a whole fleet run is recorded exactly once, whichever
+    /// of its workers (or the `monitor` command) gets there first.
+    ///
+    /// # Errors
+    /// The store cannot be read or written, or keeps no fleet runs.
+    fn append_run_once(&mut self, record: &RunRecord) -> Result<bool, HistoryError> {
+        let _ = record;
+        Err(no_fleet_runs(self.location(), "append a whole fleet run"))
+    }
+}
+
+fn no_fleet_runs(location: String, action: &'static str) -> HistoryError {
+    HistoryError::other(location, action, "this store keeps no fleet runs")
+}
+
+/// What [`HistoryStore::load_fleet_run`] found besides the parts it handed out.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct FleetRunLoad {
+    /// The run's opening, when it was opened.
+    pub opening: Option<FleetOpening>,
+    /// Parts handed out (the latest of each worker).
+    pub parts: usize,
+    /// Entries that could not be read.
+    pub skipped: Vec<SkippedEntry>,
 }
 
 /// Which runs [`HistoryStore::load`] returns.
@@ -287,6 +376,51 @@ pub(crate) fn decode_rows(location: &str, rows: Vec<(i64, String)>) -> LoadedRun
     }
     newer.note(location, "rows");
     out
+}
+
+/// Turns `(row id, record text)` pairs of a database's fleet table into entries handed to `each`,
+/// skipping (and logging) rows that do not parse, as [`decode_rows`] does for runs. Shared by the
+/// SQLite and PostgreSQL stores.
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+pub(crate) fn decode_fleet_rows(
+    location: &str,
+    rows: Vec<(i64, String)>,
+    mut each: impl FnMut(super::part::FleetEntry),
+) -> Vec<SkippedEntry> {
+    let mut skipped = Vec::new();
+    let mut newer = NewerRecords::default();
+    for (id, text) in rows {
+        match super::part::parse_fleet_line(text.as_bytes()) {
+            Ok(e) => each(e),
+            Err(error) if newer.count(&error) => {}
+            Err(error) => {
+                tracing::warn!(
+                    target: "monitor",
+                    store = location,
+                    row = id,
+                    "{location}, fleet row {id}: skipping unreadable fleet record: {error}"
+                );
+                skipped.push(SkippedEntry {
+                    line: u64::try_from(id).unwrap_or(0),
+                    error,
+                });
+            }
+        }
+    }
+    newer.note(location, "rows");
+    skipped
+}
+
+/// A stable 64-bit key for a run id (FNV-1a): the PostgreSQL advisory lock that serialises the
+/// processes recording one whole fleet run.
+#[cfg(feature = "postgres")]
+pub(crate) fn run_lock_key(run_id: &str) -> i64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in run_id.bytes() {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    i64::from_ne_bytes(h.to_ne_bytes())
 }
 
 #[cfg(test)]

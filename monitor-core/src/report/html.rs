@@ -390,8 +390,16 @@ impl Report {
                 esc(f)
             );
         }
+        if let Some(f) = super::fleet::fleet_line(self) {
+            let _ = write!(out, "<div class=\"meta\">{}</div>", esc(&f));
+        }
         if let Some(m) = memory_line(self) {
             let _ = write!(out, "<div class=\"meta\">{}</div>", esc(&m));
+        }
+        let (rows, _) = super::fleet::worker_rows(self, usize::MAX);
+        if !rows.is_empty() {
+            out.push_str("<h2>Workers, slowest first</h2>");
+            html_table(&mut out, "workers", &super::fleet::WORKER_HEADER, &rows);
         }
         out.push_str("<h2>Timeline</h2>");
         gantt(&mut out, self, span_ms);
@@ -454,7 +462,7 @@ impl Report {
                     out,
                     "<tr><td>+{}</td><td>{}</td><td>{}</td><td>{}</td><td class=\"msg\">{}</td></tr>",
                     esc(&duration_ms(e.at_ms)),
-                    esc(&e.site),
+                    esc(&super::text::error_site(e)),
                     e.kind.as_str(),
                     esc(&e.outcome_label()),
                     esc(&e.message)

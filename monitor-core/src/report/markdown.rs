@@ -49,10 +49,22 @@ impl Report {
             let _ = writeln!(out, "**Failed:** {}\n", cell(f));
         }
         let _ = writeln!(out, "{}", cell(&run_line(self)));
+        if let Some(f) = super::fleet::fleet_line(self) {
+            let _ = writeln!(out, "<br>{}", cell(&f));
+        }
         if let Some(m) = memory_line(self) {
             let _ = writeln!(out, "<br>{m}");
         }
         out.push('\n');
+        let (rows, more) = super::fleet::worker_rows(self, super::fleet::WORKERS_SHOWN);
+        if !rows.is_empty() {
+            out.push_str("#### Workers, slowest first\n\n");
+            md_table(&mut out, &super::fleet::WORKER_HEADER, &rows, true);
+            if more > 0 {
+                let _ = writeln!(out, "\n… and {} more workers", count(more as u64));
+            }
+            out.push('\n');
+        }
         for (title, (header, rows)) in [
             ("Steps", step_rows(&self.steps)),
             ("Queries", query_rows(&self.queries)),
@@ -112,7 +124,7 @@ impl Report {
                 .map(|e| {
                     vec![
                         format!("+{}", duration_ms(e.at_ms)),
-                        e.site.clone(),
+                        super::text::error_site(e),
                         e.kind.as_str().to_owned(),
                         e.outcome_label(),
                         e.message.clone(),

@@ -10,11 +10,13 @@
 pub mod baseline;
 mod file;
 mod fit;
+pub mod fleet;
 mod html;
 mod markdown;
 mod text;
 pub use file::{write_file, Format, WriteError};
 pub use fit::{text_width, DEFAULT_WIDTH, REPORT_WIDTH_VAR, WIDTH_RANGE};
+pub use fleet::{DurationHistogram, FleetSummary, FleetWorker, Straggler, WorkerSummary};
 pub mod snapshot;
 pub mod units;
 
@@ -87,6 +89,15 @@ pub struct Report {
     /// Improvements against the history baseline (filled by the history module).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub improvements: Vec<Regression>,
+    /// The worker this report comes from, when the run is one part of a fleet run
+    /// (`MONITOR_RUN_ID`, [`Pipeline::join`](crate::Pipeline::join)); its `regressions` then
+    /// compare it with the earlier runs of the same worker id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub worker: Option<FleetWorker>,
+    /// The whole of a fleet run, in a report merged from its workers' parts
+    /// ([`crate::history::fleet`]): which workers reported, each one's figures, the slowest.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fleet: Option<FleetSummary>,
 }
 
 // serde's `skip_serializing_if` takes a reference.
@@ -152,11 +163,18 @@ pub struct SiteReport {
     /// This site against its history baseline (filled by the history module).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub baseline: Option<BaselineComparison>,
+    /// The site's exact durations and histogram buckets, in the reports of a fleet run's parts
+    /// and of the whole run merged from them (absent otherwise).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub duration_histogram: Option<DurationHistogram>,
 }
 
 /// A query plan captured during the run (see [`crate::query::explain_site`]): the statement with
 /// placeholders only, the plan, its findings and index suggestions, and the call's duration.
 pub use crate::query::explain_site::CapturedPlan;
+
+/// How many plans a site keeps (a merged fleet report keeps as many).
+pub(crate) use crate::query::explain_site::MAX_PLANS_PER_SITE;
 
 /// A site's figures against its history baseline.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -222,6 +240,9 @@ pub struct ErrorReport {
     pub at_ms: f64,
     /// When the call ended, RFC 3339 in UTC.
     pub time: String,
+    /// The worker it happened in (in the report of a whole fleet run).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub worker: Option<String>,
 }
 
 impl ErrorReport {

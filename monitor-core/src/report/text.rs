@@ -25,6 +25,14 @@ pub(crate) fn failures(s: &SiteReport) -> String {
     }
 }
 
+/// The site of an error, with its worker in a fleet run's report: `load (worker 3)`.
+pub(crate) fn error_site(e: &super::ErrorReport) -> String {
+    match &e.worker {
+        Some(w) => format!("{} (worker {w})", e.site),
+        None => e.site.clone(),
+    }
+}
+
 pub(crate) fn opt_bytes(v: Option<u64>) -> String {
     v.map_or_else(|| "-".to_owned(), bytes)
 }
@@ -379,6 +387,9 @@ impl Report {
             let _ = writeln!(out, "failed: {f}");
         }
         let _ = writeln!(out, "{}", run_line(self));
+        if let Some(f) = super::fleet::fleet_line(self) {
+            let _ = writeln!(out, "{f}");
+        }
         if let Some(m) = memory_line(self) {
             let _ = writeln!(out, "{m}");
         }
@@ -397,6 +408,22 @@ impl Report {
         }
         if self.steps.is_empty() && self.queries.is_empty() {
             out.push_str("\nNo monitored step or query ran in this run.\n");
+        }
+        let (rows, more) = super::fleet::worker_rows(self, super::fleet::WORKERS_SHOWN);
+        if !rows.is_empty() {
+            let header = super::fleet::WORKER_HEADER.to_vec();
+            let tables = fit::fit(&Cells { header, rows }, &super::fleet::WORKER_HEADER, width);
+            for (i, t) in tables.iter().enumerate() {
+                let title = if i == 0 {
+                    "Workers, slowest first"
+                } else {
+                    "Workers (continued)"
+                };
+                let _ = write!(out, "\n{title}\n{t}\n");
+            }
+            if more > 0 {
+                let _ = writeln!(out, "  ... and {} more workers", count(more as u64));
+            }
         }
         let approximate: u64 = self
             .steps
@@ -472,7 +499,7 @@ impl Report {
                     "  +{:<9} {} {} {}: {}",
                     duration_ms(e.at_ms),
                     e.kind.as_str(),
-                    e.site,
+                    error_site(e),
                     e.outcome_label(),
                     e.message
                 );

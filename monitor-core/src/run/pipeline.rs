@@ -15,8 +15,8 @@ use crate::base::clock::ms;
 use crate::call::attach::{self as run, PointSource, RunLimits, RunState, SpanOutcome};
 use crate::report::snapshot::SiteSnapshot;
 use crate::report::{
-    CallSpan, ChunkReport, ErrorOutcome, ErrorReport, MemorySample, Report, RunMemory, RunStatus,
-    SiteReport, Timeline, SCHEMA,
+    CallSpan, ChunkReport, DurationHistogram, ErrorOutcome, ErrorReport, FleetWorker, MemorySample,
+    Report, RunMemory, RunStatus, SiteReport, Timeline, SCHEMA,
 };
 use crate::Kind;
 use arc_swap::ArcSwapOption;
@@ -37,8 +37,25 @@ impl Pipeline {
     /// call finishing from now on, on any thread, attaches to it. If another ambient run is
     /// already active, this run starts detached instead (see [`Run::is_ambient`]) and a warning
     /// is logged.
+    ///
+    /// With `MONITOR_RUN_ID` set, the run joins that fleet run instead (as
+    /// [`Pipeline::join`] does, the worker's id from `MONITOR_WORKER_ID`, its expected size from
+    /// `MONITOR_EXPECTED_WORKERS`): its report is this worker's part of the run, written to the
+    /// history as it finishes (see [`crate::history::fleet`]).
     pub fn start(name: impl Into<String>) -> Run {
         Self::builder(name).start()
+    }
+
+    /// Starts this process's part of the fleet run `run_id`: one logical run across many worker
+    /// processes (a Kubernetes indexed Job, a Slurm array, a fleet of processes), each handling
+    /// a shard. The worker's id is `MONITOR_WORKER_ID`, else `<host>-<pid>` (set it to the shard
+    /// index so that each worker is compared with the same shard's earlier runs); see
+    /// [`PipelineBuilder::join`] for more options.
+    ///
+    /// # Errors
+    /// A run id that is not 1 to 128 ASCII letters, digits, `-`, `_`, `.` or `:`.
+    pub fn join(name: impl Into<String>, run_id: impl Into<String>) -> Result<Run, FleetIdError> {
+        Ok(Self::builder(name).join(run_id)?.start())
     }
 
     /// A builder for a run with options: detached, labels, bounds.
@@ -49,8 +66,74 @@ impl Pipeline {
             labels: BTreeMap::new(),
             limits: RunLimits::default(),
             run_id: None,
+            fleet: None,
         }
     }
+}
+
+/// A fleet run id or worker id that cannot be used (see [`crate::config::check_fleet_id`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FleetIdError {
+    what: &'static str,
+    value: String,
+    expected: String,
+}
+
+impl FleetIdError {
+    fn check(what: &'static str, value: String) -> Result<String, FleetIdError> {
+        match crate::config::check_fleet_id(&value) {
+            Ok(()) => Ok(value),
+            Err(expected) => Err(FleetIdError {
+                what,
+                value,
+                expected,
+            }),
+        }
+    }
+
+    /// The value refused.
+    #[must_use]
+    pub fn value(&self) -> &str {
+        &self.value
+    }
+}
+
+impl std::fmt::Display for FleetIdError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} {:?} is not valid: expected {}",
+            self.what, self.value, self.expected
+        )
+    }
+}
+
+impl std::error::Error for FleetIdError {}
+
+/// The fleet run a worker joins.
+#[derive(Debug, Clone)]
+struct Joined {
+    run_id: String,
+    worker_id: Option<String>,
+    expected_workers: Option<u32>,
+}
+
+/// `<host>-<pid>`, the worker id when none is given, cut to what an id may hold.
+fn default_worker_id() -> String {
+    let host = crate::base::host::name().unwrap_or("worker");
+    let mut id: String = host
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | ':') {
+                c
+            } else {
+                '-'
+            }
+        })
+        .collect();
+    let pid = format!("-{}", std::process::id());
+    id.truncate(crate::config::MAX_FLEET_ID_LEN - pid.len());
+    id + &pid
 }
 
 /// Options for a run; [`PipelineBuilder::start`] begins it.
@@ -62,6 +145,7 @@ pub struct PipelineBuilder {
     labels: BTreeMap<String, String>,
     limits: RunLimits,
     run_id: Option<String>,
+    fleet: Option<Joined>,
 }
 
 impl PipelineBuilder {
@@ -79,9 +163,44 @@ impl PipelineBuilder {
         self
     }
 
-    /// Sets the run id instead of generating one.
+    /// Sets the run id instead of generating one. `MONITOR_RUN_ID` is then ignored: the run is
+    /// this process's own.
     pub fn run_id(mut self, id: impl Into<String>) -> Self {
         self.run_id = Some(id.into());
+        self
+    }
+
+    /// Makes this run one worker's part of the fleet run `run_id` (whatever `MONITOR_RUN_ID`
+    /// says): the report is this worker's part, written to the history's fleet parts as the run
+    /// finishes and compared with the earlier runs of the same worker id; the whole run's report
+    /// is merged from the parts ([`crate::history::fleet::fleet_report`], `monitor report --run
+    /// ID`). The worker id is [`worker_id`](Self::worker_id), else `MONITOR_WORKER_ID`, else
+    /// `<host>-<pid>`.
+    ///
+    /// # Errors
+    /// A run id that is not 1 to 128 ASCII letters, digits, `-`, `_`, `.` or `:`.
+    pub fn join(mut self, run_id: impl Into<String>) -> Result<Self, FleetIdError> {
+        let run_id = FleetIdError::check("fleet run id", run_id.into())?;
+        self.joined().run_id = run_id;
+        Ok(self)
+    }
+
+    /// This worker's id within the fleet run (with [`join`](Self::join) or `MONITOR_RUN_ID`):
+    /// a shard index, a pod name. Each worker is compared with the earlier runs of the same id.
+    /// Without a run id to join (neither [`join`](Self::join) nor `MONITOR_RUN_ID`) the run is
+    /// the process's own and the worker id is not used.
+    ///
+    /// # Errors
+    /// An id that is not 1 to 128 ASCII letters, digits, `-`, `_`, `.` or `:`.
+    pub fn worker_id(mut self, id: impl Into<String>) -> Result<Self, FleetIdError> {
+        let id = FleetIdError::check("worker id", id.into())?;
+        self.joined().worker_id = Some(id);
+        Ok(self)
+    }
+
+    /// How many workers the fleet run expects: its report then names those that did not report.
+    pub fn expected_workers(mut self, n: u32) -> Self {
+        self.joined().expected_workers = (n > 0).then_some(n);
         self
     }
 
@@ -118,10 +237,46 @@ impl PipelineBuilder {
         self
     }
 
+    /// The fleet options, started empty (a run id left empty means `MONITOR_RUN_ID`'s).
+    fn joined(&mut self) -> &mut Joined {
+        self.fleet.get_or_insert(Joined {
+            run_id: String::new(),
+            worker_id: None,
+            expected_workers: None,
+        })
+    }
+
     /// Starts the run.
     pub fn start(self) -> Run {
         crate::start_up();
-        let run_id = self.run_id.unwrap_or_else(new_run_id);
+        // A fleet run: joined in code, else through MONITOR_RUN_ID (unless the program chose
+        // its own run id). The worker and expected size from code, else the environment.
+        let joined = match self.fleet {
+            Some(j) if !j.run_id.is_empty() => Some(j),
+            j if self.run_id.is_none() => crate::config::run_id().map(|run_id| Joined {
+                run_id,
+                worker_id: j.as_ref().and_then(|j| j.worker_id.clone()),
+                expected_workers: j.and_then(|j| j.expected_workers),
+            }),
+            _ => None,
+        };
+        let (run_id, worker) = match joined {
+            Some(j) => {
+                let worker = FleetWorker {
+                    id: j
+                        .worker_id
+                        .or_else(crate::config::worker_id)
+                        .unwrap_or_else(default_worker_id),
+                    expected_workers: j.expected_workers.or_else(|| {
+                        u32::try_from(crate::config::expected_workers())
+                            .ok()
+                            .filter(|&n| n > 0)
+                    }),
+                };
+                (j.run_id, Some(worker))
+            }
+            None => (self.run_id.unwrap_or_else(new_run_id), None),
+        };
         let state = Arc::new(RunState::new(self.name, run_id, self.labels, self.limits));
         run::register_live(&state);
         let ambient = if self.detached {
@@ -145,6 +300,7 @@ impl PipelineBuilder {
             target: "monitor",
             pipeline = %state.name,
             run_id = %state.run_id,
+            worker = worker.as_ref().map(|w| w.id.as_str()),
             ambient,
             "pipeline started"
         );
@@ -155,6 +311,7 @@ impl PipelineBuilder {
             handle: RunHandle { state },
             ambient,
             finished: false,
+            worker,
         }
     }
 }
@@ -174,6 +331,8 @@ pub struct Run {
     handle: RunHandle,
     ambient: bool,
     finished: bool,
+    /// The worker this run is, when it is one part of a fleet run.
+    worker: Option<FleetWorker>,
 }
 
 impl Run {
@@ -192,6 +351,12 @@ impl Run {
     #[must_use]
     pub fn run_id(&self) -> &str {
         &self.handle.state.run_id
+    }
+
+    /// This worker's id, when the run is one part of a fleet run.
+    #[must_use]
+    pub fn worker_id(&self) -> Option<&str> {
+        self.worker.as_ref().map(|w| w.id.as_str())
     }
 
     /// Whether this run is the process's ambient run (calls on every thread attach to it).
@@ -246,7 +411,9 @@ impl Run {
         if panicking {
             let _ = state.failure.set("the pipeline panicked".to_owned());
         }
-        let mut report = build_report(state, end_ticks);
+        // A fleet worker's part carries each site's histogram, so the parts merge exactly.
+        let mut report = build_report(state, end_ticks, self.worker.is_some());
+        report.worker.clone_from(&self.worker);
         // The listeners' warnings (a full disk, a gateway down) reach stderr when the program
         // installed no subscriber.
         crate::config::stderr_events::surfaced(|| {
@@ -404,7 +571,7 @@ fn rfc3339(unix_ms: u64) -> String {
     humantime::format_rfc3339_millis(t).to_string()
 }
 
-fn site_report(entry: &run::RunSite, started_unix_ms: u64) -> SiteReport {
+fn site_report(entry: &run::RunSite, started_unix_ms: u64, histogram: bool) -> SiteReport {
     let v = entry.stats.load();
     let site = SiteSnapshot::from_values(entry.site.metadata(), &v);
     let rows_per_sec = match v.rows {
@@ -425,10 +592,16 @@ fn site_report(entry: &run::RunSite, started_unix_ms: u64) -> SiteReport {
             .collect(),
         server: None,
         baseline: None,
+        duration_histogram: histogram.then(|| DurationHistogram {
+            total_ns: v.total_ns,
+            min_ns: v.min_ns,
+            max_ns: v.max_ns,
+            buckets: v.histogram.clone(),
+        }),
     }
 }
 
-fn build_report(state: &RunState, end_ticks: u64) -> Report {
+fn build_report(state: &RunState, end_ticks: u64, histograms: bool) -> Report {
     let duration_ns = state.offset_ns(end_ticks);
     let mut sites: Vec<(u64, SiteReport)> = state
         .sites
@@ -436,7 +609,7 @@ fn build_report(state: &RunState, end_ticks: u64) -> Report {
         .map(|entry| {
             (
                 entry.first_start.load(Relaxed),
-                site_report(entry, state.started_unix_ms),
+                site_report(entry, state.started_unix_ms, histograms),
             )
         })
         .filter(|(_, s)| s.site.calls > 0)
@@ -467,6 +640,7 @@ fn build_report(state: &RunState, end_ticks: u64) -> Report {
                 message: e.message.clone(),
                 at_ms: ms(e.at_ns),
                 time: rfc3339(state.started_unix_ms.saturating_add(e.at_ns / 1_000_000)),
+                worker: None,
             }
         })
         .collect();
@@ -614,5 +788,7 @@ fn build_report(state: &RunState, end_ticks: u64) -> Report {
         sites_not_tracked: state.sites_not_tracked.load(Relaxed),
         regressions: Vec::new(),
         improvements: Vec::new(),
+        worker: None,
+        fleet: None,
     }
 }
