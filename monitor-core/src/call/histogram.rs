@@ -77,6 +77,13 @@ impl AtomicHistogram {
         self.buckets[bucket_of(value)].fetch_add(1, Relaxed);
     }
 
+    /// Counts one value into a shard of a site's counters: with plain stores when the calling
+    /// thread owns the shard (see `crate::call::shard`).
+    #[inline]
+    pub(crate) fn record_in_shard(&self, value: u64, owned: bool) {
+        crate::call::shard::add(&self.buckets[bucket_of(value)], 1, owned);
+    }
+
     /// Copies the counts out (each bucket read atomically; the copy as a whole is not a single
     /// instant, which is fine for monitoring).
     #[must_use]

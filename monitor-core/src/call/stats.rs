@@ -2,12 +2,22 @@
 //!
 //! The same [`SiteStats`] type serves a site's process-wide totals (inside its `static`) and its
 //! totals within one pipeline run, so both are filled by the same [`SiteStats::record`].
+//!
+//! A call's timing, outcome and rows go to the calling thread's shard of the site's counters
+//! ([`crate::call::shard`]): threads recording into one site at once never write the same cache
+//! line, and a thread that owns its shard writes it with plain stores. The first shard lives in
+//! the site itself; each other is allocated the first time a thread with that index records into
+//! the site, once per site and shard, at most [`SHARDS`] of them, and reused by every later
+//! thread with that index. Reads sum the shards. Memory figures and error kinds, which only
+//! memory-tracked or failing calls write, stay in one shared copy.
 
 use crate::call::error_types::{ErrorTypeCounts, ErrorTypeValues};
 use crate::call::histogram::{AtomicHistogram, HistogramCounts};
+use crate::call::shard::{self, SHARDS};
 pub use crate::memory::per_call::MemoryFigures;
 use std::fmt;
-use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::ptr;
+use std::sync::atomic::{AtomicPtr, AtomicU64, Ordering, Ordering::Relaxed};
 
 /// How a call ended.
 #[derive(Clone, Copy)]
@@ -180,9 +190,11 @@ impl MaxLast {
     }
 }
 
-/// The lock-free statistics of one site (or of one site within one run).
+/// The counters of a site that one thread writes (see the module docs). Aligned to two cache
+/// lines, so two shards never share one (nor a pair the prefetcher fetches together).
 #[derive(Debug)]
-pub struct SiteStats {
+#[repr(align(128))]
+struct Counters {
     histogram: AtomicHistogram,
     total_ns: AtomicU64,
     min_ns: AtomicU64,
@@ -190,7 +202,6 @@ pub struct SiteStats {
     busy_ns: AtomicU64,
     async_calls: AtomicU64,
     errors: AtomicU64,
-    error_types: ErrorTypeCounts,
     panics: AtomicU64,
     cancelled: AtomicU64,
     slow: AtomicU64,
@@ -200,6 +211,92 @@ pub struct SiteStats {
     rows_in_seen: AtomicU64,
     /// Rows out of calls that also reported rows in, so "dropped" compares like with like.
     rows_out_paired: AtomicU64,
+}
+
+impl Counters {
+    const fn new() -> Self {
+        Counters {
+            histogram: AtomicHistogram::new(),
+            total_ns: AtomicU64::new(0),
+            min_ns: AtomicU64::new(u64::MAX),
+            max_ns: AtomicU64::new(0),
+            busy_ns: AtomicU64::new(0),
+            async_calls: AtomicU64::new(0),
+            errors: AtomicU64::new(0),
+            panics: AtomicU64::new(0),
+            cancelled: AtomicU64::new(0),
+            slow: AtomicU64::new(0),
+            rows: AtomicU64::new(0),
+            rows_in: AtomicU64::new(0),
+            rows_seen: AtomicU64::new(0),
+            rows_in_seen: AtomicU64::new(0),
+            rows_out_paired: AtomicU64::new(0),
+        }
+    }
+
+    #[inline]
+    fn record(&self, rec: &CallRecord<'_>, owned: bool) {
+        let d = rec.duration_ns;
+        self.histogram.record_in_shard(d, owned);
+        shard::add(&self.total_ns, d, owned);
+        shard::max(&self.max_ns, d, owned);
+        shard::min(&self.min_ns, d, owned);
+        if let Some(b) = rec.busy_ns {
+            shard::add(&self.busy_ns, b, owned);
+            shard::add(&self.async_calls, 1, owned);
+        }
+        match rec.outcome {
+            Outcome::Ok => {}
+            Outcome::Err(_) => shard::add(&self.errors, 1, owned),
+            Outcome::Panicked => shard::add(&self.panics, 1, owned),
+            Outcome::Cancelled => shard::add(&self.cancelled, 1, owned),
+        }
+        if rec.slow {
+            shard::add(&self.slow, 1, owned);
+        }
+        if let Some(r) = rec.rows {
+            shard::add(&self.rows, r, owned);
+            shard::add(&self.rows_seen, 1, owned);
+        }
+        if let Some(r) = rec.rows_in {
+            shard::add(&self.rows_in, r, owned);
+            shard::add(&self.rows_in_seen, 1, owned);
+            shard::add(&self.rows_out_paired, rec.rows.unwrap_or(0), owned);
+        }
+    }
+
+    fn reset(&self) {
+        self.histogram.reset();
+        for a in [
+            &self.total_ns,
+            &self.max_ns,
+            &self.busy_ns,
+            &self.async_calls,
+            &self.errors,
+            &self.panics,
+            &self.cancelled,
+            &self.slow,
+            &self.rows,
+            &self.rows_in,
+            &self.rows_seen,
+            &self.rows_in_seen,
+            &self.rows_out_paired,
+        ] {
+            a.store(0, Relaxed);
+        }
+        self.min_ns.store(u64::MAX, Relaxed);
+    }
+}
+
+/// The lock-free statistics of one site (or of one site within one run).
+#[derive(Debug)]
+pub struct SiteStats {
+    /// Shard 0, in the site itself (the only one a single-threaded program uses).
+    home: Counters,
+    /// Shards 1.., allocated on first use by a thread with that index; never freed while the
+    /// stats live.
+    more: [AtomicPtr<Counters>; SHARDS - 1],
+    error_types: ErrorTypeCounts,
     rss_start: MaxLast,
     rss_end: MaxLast,
     rss_peak: MaxLast,
@@ -217,27 +314,27 @@ impl Default for SiteStats {
     }
 }
 
+impl Drop for SiteStats {
+    fn drop(&mut self) {
+        for p in &mut self.more {
+            let p = std::mem::replace(p.get_mut(), ptr::null_mut());
+            if !p.is_null() {
+                // SAFETY: every non-null pointer came from `Box::into_raw` in `grow`, and
+                // `&mut self` means no reader holds a reference into it any more.
+                drop(unsafe { Box::from_raw(p) });
+            }
+        }
+    }
+}
+
 impl SiteStats {
     /// Empty stats.
     #[must_use]
     pub const fn new() -> Self {
         SiteStats {
-            histogram: AtomicHistogram::new(),
-            total_ns: AtomicU64::new(0),
-            min_ns: AtomicU64::new(u64::MAX),
-            max_ns: AtomicU64::new(0),
-            busy_ns: AtomicU64::new(0),
-            async_calls: AtomicU64::new(0),
-            errors: AtomicU64::new(0),
+            home: Counters::new(),
+            more: [const { AtomicPtr::new(ptr::null_mut()) }; SHARDS - 1],
             error_types: ErrorTypeCounts::new(),
-            panics: AtomicU64::new(0),
-            cancelled: AtomicU64::new(0),
-            slow: AtomicU64::new(0),
-            rows: AtomicU64::new(0),
-            rows_in: AtomicU64::new(0),
-            rows_seen: AtomicU64::new(0),
-            rows_in_seen: AtomicU64::new(0),
-            rows_out_paired: AtomicU64::new(0),
             rss_start: MaxLast::new(),
             rss_end: MaxLast::new(),
             rss_peak: MaxLast::new(),
@@ -248,48 +345,54 @@ impl SiteStats {
         }
     }
 
-    /// Adds one finished call. Relaxed atomics only: no lock, no allocation.
+    /// Shard `index`, allocated if this is its first use in these stats.
+    #[inline]
+    fn shard(&self, index: usize) -> &Counters {
+        let Some(slot) = index.checked_sub(1).and_then(|i| self.more.get(i)) else {
+            return &self.home;
+        };
+        let p = slot.load(Ordering::Acquire);
+        if p.is_null() {
+            return Self::grow(slot);
+        }
+        // SAFETY: non-null pointers in `more` point to boxes that live as long as `self`.
+        unsafe { &*p }
+    }
+
+    /// Allocates a shard (once per site and shard index: the cold path of a thread's first call
+    /// into this site).
+    #[cold]
+    fn grow(slot: &AtomicPtr<Counters>) -> &Counters {
+        let fresh = Box::into_raw(Box::new(Counters::new()));
+        match slot.compare_exchange(ptr::null_mut(), fresh, Ordering::AcqRel, Ordering::Acquire) {
+            // SAFETY: just published; lives as long as the stats (freed only in `Drop`).
+            Ok(_) => unsafe { &*fresh },
+            Err(existing) => {
+                // SAFETY: `fresh` was never published; `existing` lives as long as the stats.
+                unsafe {
+                    drop(Box::from_raw(fresh));
+                    &*existing
+                }
+            }
+        }
+    }
+
+    /// The shards in use.
+    fn shards(&self) -> impl Iterator<Item = &Counters> {
+        std::iter::once(&self.home).chain(self.more.iter().filter_map(|p| {
+            // SAFETY: as in `shard`.
+            unsafe { p.load(Ordering::Acquire).as_ref() }
+        }))
+    }
+
+    /// Adds one finished call. Relaxed atomics only: no lock, and no allocation but a shard's,
+    /// once per site and thread index.
     #[inline]
     pub fn record(&self, rec: &CallRecord<'_>) {
-        let d = rec.duration_ns;
-        self.histogram.record(d);
-        self.total_ns.fetch_add(d, Relaxed);
-        // Load first: the read-modify-write only happens when the extreme actually moves.
-        if d > self.max_ns.load(Relaxed) {
-            self.max_ns.fetch_max(d, Relaxed);
-        }
-        if d < self.min_ns.load(Relaxed) {
-            self.min_ns.fetch_min(d, Relaxed);
-        }
-        if let Some(b) = rec.busy_ns {
-            self.busy_ns.fetch_add(b, Relaxed);
-            self.async_calls.fetch_add(1, Relaxed);
-        }
-        match rec.outcome {
-            Outcome::Ok => {}
-            Outcome::Err(e) => {
-                self.errors.fetch_add(1, Relaxed);
-                self.error_types.record(e.label());
-            }
-            Outcome::Panicked => {
-                self.panics.fetch_add(1, Relaxed);
-            }
-            Outcome::Cancelled => {
-                self.cancelled.fetch_add(1, Relaxed);
-            }
-        }
-        if rec.slow {
-            self.slow.fetch_add(1, Relaxed);
-        }
-        if let Some(r) = rec.rows {
-            self.rows.fetch_add(r, Relaxed);
-            self.rows_seen.fetch_add(1, Relaxed);
-        }
-        if let Some(r) = rec.rows_in {
-            self.rows_in.fetch_add(r, Relaxed);
-            self.rows_in_seen.fetch_add(1, Relaxed);
-            self.rows_out_paired
-                .fetch_add(rec.rows.unwrap_or(0), Relaxed);
+        let at = shard::current();
+        self.shard(at.index).record(rec, at.owned);
+        if let Outcome::Err(e) = rec.outcome {
+            self.error_types.record(e.label());
         }
         let m = &rec.memory;
         if m.rss_start.is_some() || m.heap_peak.is_some() {
@@ -311,27 +414,12 @@ impl SiteStats {
 
     /// Zeroes everything (for tests and between runs; not atomic against concurrent calls).
     pub fn reset(&self) {
-        self.histogram.reset();
-        for a in [
-            &self.total_ns,
-            &self.max_ns,
-            &self.busy_ns,
-            &self.async_calls,
-            &self.errors,
-            &self.panics,
-            &self.cancelled,
-            &self.slow,
-            &self.rows,
-            &self.rows_in,
-            &self.rows_seen,
-            &self.rows_in_seen,
-            &self.rows_out_paired,
-            &self.rss_growth_max,
-            &self.peak_approximate,
-        ] {
+        for c in self.shards() {
+            c.reset();
+        }
+        for a in [&self.rss_growth_max, &self.peak_approximate] {
             a.store(0, Relaxed);
         }
-        self.min_ns.store(u64::MAX, Relaxed);
         self.error_types.reset();
         for m in [
             &self.rss_start,
@@ -344,33 +432,51 @@ impl SiteStats {
         }
     }
 
-    /// A plain copy of the numbers.
+    /// A plain copy of the numbers, summed over the shards.
     #[must_use]
     pub fn load(&self) -> StatsValues {
         // The extremes first: every bucket outside them is empty (a call finishing meanwhile
         // outside them is simply not in this copy yet, and in the next).
-        let min = self.min_ns.load(Relaxed);
-        let max = self.max_ns.load(Relaxed);
-        let histogram = if min > max {
-            HistogramCounts::default()
-        } else {
-            self.histogram.load_between(min, max)
+        let mut histogram = HistogramCounts::default();
+        let (mut min, mut max) = (u64::MAX, 0);
+        let sum = |f: fn(&Counters) -> &AtomicU64| -> u64 {
+            self.shards().map(|c| f(c).load(Relaxed)).sum()
         };
+        let total_ns = sum(|c| &c.total_ns);
+        let busy_ns = sum(|c| &c.busy_ns);
+        let async_calls = sum(|c| &c.async_calls);
+        let errors = sum(|c| &c.errors);
+        let panics = sum(|c| &c.panics);
+        let cancelled = sum(|c| &c.cancelled);
+        let slow = sum(|c| &c.slow);
+        let rows = sum(|c| &c.rows);
+        let rows_seen = sum(|c| &c.rows_seen);
+        let rows_in = sum(|c| &c.rows_in);
+        let rows_in_seen = sum(|c| &c.rows_in_seen);
+        let rows_out_paired = sum(|c| &c.rows_out_paired);
+        for c in self.shards() {
+            let (lo, hi) = (c.min_ns.load(Relaxed), c.max_ns.load(Relaxed));
+            if lo <= hi {
+                histogram.merge(&c.histogram.load_between(lo, hi));
+                min = min.min(lo);
+                max = max.max(hi);
+            }
+        }
         let calls = histogram.count();
         StatsValues {
             calls,
-            total_ns: self.total_ns.load(Relaxed),
+            total_ns,
             min_ns: if calls == 0 { 0 } else { min },
             max_ns: max,
-            busy_ns: (self.async_calls.load(Relaxed) > 0).then(|| self.busy_ns.load(Relaxed)),
-            errors: self.errors.load(Relaxed),
+            busy_ns: (async_calls > 0).then_some(busy_ns),
+            errors,
             error_types: self.error_types.load(),
-            panics: self.panics.load(Relaxed),
-            cancelled: self.cancelled.load(Relaxed),
-            slow: self.slow.load(Relaxed),
-            rows: (self.rows_seen.load(Relaxed) > 0).then(|| self.rows.load(Relaxed)),
-            rows_in: (self.rows_in_seen.load(Relaxed) > 0).then(|| self.rows_in.load(Relaxed)),
-            rows_out_paired: self.rows_out_paired.load(Relaxed),
+            panics,
+            cancelled,
+            slow,
+            rows: (rows_seen > 0).then_some(rows),
+            rows_in: (rows_in_seen > 0).then_some(rows_in),
+            rows_out_paired,
             rss_start: self.rss_start.get(),
             rss_end: self.rss_end.get(),
             rss_peak: self.rss_peak.get(),

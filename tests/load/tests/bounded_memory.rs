@@ -1,5 +1,5 @@
 //! Memory does not grow with the number of calls: 100 million calls of one site grow RSS by less
-//! than 1 MiB. Run in release by CI: `cargo test --release --test bounded_memory -- --ignored`.
+//! than 1 MiB. Run in release by CI: `cargo test --release -p monitor-load-tests -- --ignored`.
 use monitor::monitor_query;
 
 #[monitor_query("bounded")]

@@ -57,7 +57,7 @@ fn eight_threads_times_100k_calls_are_counted_exactly() {
 }
 
 /// The reliability issue's load figure: 8 threads × 1 million calls. Slow in debug builds, so it
-/// is ignored there; CI runs it in release (`cargo test --release --test exact_counts -- --ignored`).
+/// is ignored there; CI runs it in release (`cargo test --release -p monitor-load-tests -- --ignored`).
 #[test]
 #[ignore = "run in release: 8 million calls"]
 fn eight_threads_times_a_million_calls_are_counted_exactly() {
@@ -73,4 +73,26 @@ fn eight_threads_times_a_million_calls_are_counted_exactly() {
         snap.site("million_query").expect("registered").calls,
         8_000_000
     );
+}
+
+/// More threads at once than a site has shards of counters: the threads past the shards share
+/// them, with atomic read-modify-writes, and still lose no call, no row and no error.
+#[test]
+fn more_threads_than_shards_are_counted_exactly() {
+    #[monitor_query("crowded_query", rows)]
+    fn crowded(i: u64) -> Result<Vec<u64>, String> {
+        if i.is_multiple_of(100) {
+            Err(format!("row {i} rejected"))
+        } else {
+            Ok(vec![i; 3])
+        }
+    }
+    hammer(48, 10_000, |i| {
+        let _ = std::hint::black_box(crowded(i));
+    });
+    let snap = monitor::snapshot();
+    let s = snap.site("crowded_query").expect("registered");
+    assert_eq!(s.calls, 480_000);
+    assert_eq!(s.errors, 4_800);
+    assert_eq!(s.rows, Some(3 * (480_000 - 4_800)));
 }
