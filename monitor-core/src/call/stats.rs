@@ -4,10 +4,10 @@
 //! totals within one pipeline run, so both are filled by the same [`SiteStats::record`].
 //!
 //! A call's timing, outcome and rows go to the calling thread's shard of the site's counters
-//! ([`crate::call::shard`]): threads recording into one site at once never write the same cache
+//! (`crate::call::shard`): threads recording into one site at once never write the same cache
 //! line, and a thread that owns its shard writes it with plain stores. The first shard lives in
 //! the site itself; each other is allocated the first time a thread with that index records into
-//! the site, once per site and shard, at most [`SHARDS`] of them, and reused by every later
+//! the site, once per site and shard, at most `SHARDS` (32) of them, and reused by every later
 //! thread with that index. Reads sum the shards. Memory figures and error kinds, which only
 //! memory-tracked or failing calls write, stay in one shared copy.
 

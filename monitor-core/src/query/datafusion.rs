@@ -243,8 +243,16 @@ fn operators(plan: &dyn ExecutionPlan, depth: usize, under_filter: bool, out: &m
 }
 
 /// Literals as `?`; DataFusion's column indexes (`amount@2`) dropped rather than shown as `@?`.
+/// DataFusion prints date and time literals unquoted (`2024-10-01`, `2024-10-01T08:30:00.5`),
+/// which the scanner turns into one `?` per number: those runs become one `?`.
 fn redact(line: &str) -> String {
-    sqltext::redact_literals(line).replace("@?", "")
+    let mut out = sqltext::redact_literals(line).replace("@?", "");
+    for joined in ["?-?", "?:?", "?T?", "?.?"] {
+        while out.contains(joined) {
+            out = out.replace(joined, "?");
+        }
+    }
+    out
 }
 
 fn count(m: Option<&MetricsSet>, name: &str) -> Option<usize> {
@@ -442,5 +450,13 @@ mod tests {
         let line = redact("DataSourceExec: file_groups={1 group: [[tmp/orders.parquet:0..100]]}, projection=[a], file_type=parquet, predicate=amount@2 >= 10, pruning_predicate=amount_null_count@1 != row_count@2");
         assert_eq!(scanned_file(&line), "orders.parquet");
         assert_eq!(predicate(&line), Some("amount >= ?"));
+    }
+
+    #[test]
+    fn date_and_time_literals_are_one_placeholder() {
+        assert_eq!(
+            redact("FilterExec: order_date@0 >= 2024-10-01 AND at@1 < 2024-10-01T08:30:00.5"),
+            "FilterExec: order_date >= ? AND at < ?"
+        );
     }
 }
