@@ -246,8 +246,23 @@ fn operators(plan: &dyn ExecutionPlan, depth: usize, under_filter: bool, out: &m
 /// DataFusion prints date and time literals unquoted (`2024-10-01`, `2024-10-01T08:30:00.5`),
 /// which the scanner turns into one `?` per number: those runs become one `?`.
 fn redact(line: &str) -> String {
-    let mut out = sqltext::redact_literals(line).replace("@?", "");
-    for joined in ["?-?", "?:?", "?T?", "?.?"] {
+    let redacted = sqltext::redact_literals(line).replace("@?", "");
+    // The scanner reads `01T08` (a date's day, then the time's hour) as a number and a name:
+    // after a `?`, a `T` and its digits are the same literal.
+    let mut out = String::with_capacity(redacted.len());
+    let mut chars = redacted.chars().peekable();
+    while let Some(c) = chars.next() {
+        out.push(c);
+        if c == '?' && chars.peek() == Some(&'T') {
+            let mut ahead = chars.clone();
+            ahead.next();
+            if ahead.peek().is_some_and(char::is_ascii_digit) {
+                chars = ahead;
+                while chars.next_if(char::is_ascii_digit).is_some() {}
+            }
+        }
+    }
+    for joined in ["?-?", "?:?", "?.?"] {
         while out.contains(joined) {
             out = out.replace(joined, "?");
         }
