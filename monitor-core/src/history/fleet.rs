@@ -19,7 +19,7 @@
 use super::merge::FleetMerge;
 use super::part::{FleetOpening, WorkerPart};
 use super::record::RunRecord;
-use super::recorder::{log_findings, warned, Recorded};
+use super::recorder::{finish, warned, Recorded};
 use super::run_report::annotate;
 use super::settings::HistorySettings;
 use super::store::{HistoryError, HistoryStore, RunFilter};
@@ -176,16 +176,7 @@ pub fn on_worker_finished(report: &mut Report, settings: &HistorySettings) -> Re
             }
         }
     }
-    if let Some(c) = &comparison {
-        log_findings(c);
-    }
-    match first_error {
-        Some(e) => warned(comparison, &e),
-        None => Recorded {
-            comparison,
-            warning: None,
-        },
-    }
+    finish(comparison, first_error)
 }
 
 /// When every expected worker has reported, records the whole run (once, whichever worker gets

@@ -29,8 +29,8 @@ use super::part::{encode_fleet_line, FleetEntry, FleetOpening, WorkerPart};
 use super::record::RunRecord;
 use super::retention::Retention;
 use super::store::{
-    decode_fleet_rows, decode_rows, postgres_location, run_lock_key, FleetRunLoad, HistoryError,
-    HistoryStore, LoadedRuns, RetentionOutcome, RunFilter,
+    decode_fleet_rows, decode_rows, load_part_rows, postgres_location, run_lock_key, FleetRunLoad,
+    HistoryError, HistoryStore, LoadedRuns, RetentionOutcome, RunFilter,
 };
 use std::fmt;
 use std::future::Future;
@@ -375,7 +375,7 @@ impl HistoryStore for PostgresStore {
         });
         let rows = self.settle(ACTION, outcome)?;
         let mut in_force = None;
-        let pairs = rows.iter().map(|r| (r.get(0), r.get(1))).collect();
+        let pairs: Vec<(i64, String)> = rows.iter().map(|r| (r.get(0), r.get(1))).collect();
         decode_fleet_rows(&self.location, pairs, |e| {
             if let FleetEntry::Open(o) = e {
                 in_force = Some(o);
@@ -436,24 +436,19 @@ impl HistoryStore for PostgresStore {
         });
         let (opening, parts) = self.settle(ACTION, outcome)?;
         let mut out = FleetRunLoad::default();
-        let pairs = opening.iter().map(|r| (r.get(0), r.get(1))).collect();
+        let pairs: Vec<(i64, String)> = opening.iter().map(|r| (r.get(0), r.get(1))).collect();
         out.skipped = decode_fleet_rows(&self.location, pairs, |e| {
             if let FleetEntry::Open(o) = e {
                 out.opening = Some(o);
             }
         });
         // One row at a time, each dropped once handed out.
-        for row in parts {
-            let pair: (i64, String) = (row.get(0), row.get(1));
-            drop(row);
-            out.skipped
-                .extend(decode_fleet_rows(&self.location, vec![pair], |e| {
-                    if let FleetEntry::Part(p) = e {
-                        out.parts += 1;
-                        each(*p);
-                    }
-                }));
-        }
+        load_part_rows(
+            &self.location,
+            parts.into_iter().map(|row| (row.get(0), row.get(1))),
+            &mut out,
+            each,
+        );
         Ok(out)
     }
 

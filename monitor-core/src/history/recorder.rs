@@ -63,6 +63,15 @@ pub fn record_run(record: &RunRecord, settings: &HistorySettings) -> Recorded {
             }
         }
     }
+    finish(comparison, first_error)
+}
+
+/// The end of recording a run (a whole run or a fleet worker's part): the verdict's findings
+/// logged, and the first store error, if any, as the one warning.
+pub(crate) fn finish(
+    comparison: Option<Comparison>,
+    first_error: Option<HistoryError>,
+) -> Recorded {
     if let Some(c) = &comparison {
         log_findings(c);
     }

@@ -12,8 +12,8 @@ use super::part::{encode_fleet_line, FleetEntry, FleetOpening, WorkerPart};
 use super::record::RunRecord;
 use super::retention::Retention;
 use super::store::{
-    decode_fleet_rows, decode_rows, FleetRunLoad, HistoryError, HistoryStore, LoadedRuns,
-    RetentionOutcome, RunFilter,
+    decode_fleet_rows, decode_rows, load_part_rows, FleetRunLoad, HistoryError, HistoryStore,
+    LoadedRuns, RetentionOutcome, RunFilter,
 };
 use rusqlite::{params, Connection, OpenFlags, OptionalExtension, TransactionBehavior};
 use std::path::{Path, PathBuf};
@@ -283,30 +283,19 @@ impl HistoryStore for SqliteStore {
             )
             .map_err(|e| self.err(ACTION, &e))?;
         let location = self.location();
-        let mut rows = stmt
-            .query(params![run_id])
+        let rows = stmt
+            .query_map(params![run_id], |row| Ok((row.get(0)?, row.get(1)?)))
             .map_err(|e| self.err(ACTION, &e))?;
         let mut out = FleetRunLoad {
             opening,
             ..FleetRunLoad::default()
         };
-        while let Some(row) = rows
-            .next()
-            .map_err(|e| HistoryError::other(location.clone(), ACTION, e))?
-        {
-            let pair: (i64, String) = (
-                row.get(0)
-                    .map_err(|e| HistoryError::other(location.clone(), ACTION, e))?,
-                row.get(1)
-                    .map_err(|e| HistoryError::other(location.clone(), ACTION, e))?,
-            );
-            out.skipped
-                .extend(decode_fleet_rows(&location, vec![pair], |e| {
-                    if let FleetEntry::Part(p) = e {
-                        out.parts += 1;
-                        each(*p);
-                    }
-                }));
+        // The first row that cannot be read ends the load with its error.
+        let mut failed = None;
+        let pairs = rows.map_while(|r| r.map_err(|e| failed = Some(e)).ok());
+        load_part_rows(&location, pairs, &mut out, each);
+        if let Some(e) = failed {
+            return Err(HistoryError::other(location, ACTION, e));
         }
         Ok(out)
     }

@@ -384,7 +384,7 @@ pub(crate) fn decode_rows(location: &str, rows: Vec<(i64, String)>) -> LoadedRun
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
 pub(crate) fn decode_fleet_rows(
     location: &str,
-    rows: Vec<(i64, String)>,
+    rows: impl IntoIterator<Item = (i64, String)>,
     mut each: impl FnMut(super::part::FleetEntry),
 ) -> Vec<SkippedEntry> {
     let mut skipped = Vec::new();
@@ -409,6 +409,24 @@ pub(crate) fn decode_fleet_rows(
     }
     newer.note(location, "rows");
     skipped
+}
+
+/// Hands out the worker parts among `rows` (a database's latest part of each worker), decoded
+/// one at a time as the iterator yields them, and counts them into `out`: the loop every
+/// database store's `load_fleet_run` shares.
+pub(crate) fn load_part_rows(
+    location: &str,
+    rows: impl IntoIterator<Item = (i64, String)>,
+    out: &mut FleetRunLoad,
+    each: &mut dyn FnMut(WorkerPart),
+) {
+    let skipped = decode_fleet_rows(location, rows, |e| {
+        if let super::part::FleetEntry::Part(p) = e {
+            out.parts += 1;
+            each(*p);
+        }
+    });
+    out.skipped.extend(skipped);
 }
 
 /// A stable 64-bit key for a run id (FNV-1a): the PostgreSQL advisory lock that serialises the
