@@ -414,6 +414,7 @@ pub(crate) fn decode_fleet_rows(
 /// Hands out the worker parts among `rows` (a database's latest part of each worker), decoded
 /// one at a time as the iterator yields them, and counts them into `out`: the loop every
 /// database store's `load_fleet_run` shares.
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
 pub(crate) fn load_part_rows(
     location: &str,
     rows: impl IntoIterator<Item = (i64, String)>,
