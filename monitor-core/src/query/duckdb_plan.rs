@@ -31,7 +31,7 @@
 //!   naming the operators that can spill (hash joins and aggregates, sorts, windows).
 
 use crate::query::plan::{
-    finding, push_col, Finding, FindingKind, Plan, PlanSource, Statement, TableInfos,
+    finding, push_col, tree_indents, Finding, FindingKind, Plan, PlanSource, Statement, TableInfos,
 };
 use crate::query::sql::{self, ColumnRole};
 use serde_json::Value;
@@ -396,12 +396,7 @@ fn render(n: &Value, depth: usize, out: &mut String) {
     if depth > 64 {
         return;
     }
-    let indent = if depth == 0 {
-        String::new()
-    } else {
-        format!("{}->  ", "      ".repeat(depth - 1))
-    };
-    let detail = format!("{}  ", "      ".repeat(depth));
+    let (indent, detail) = tree_indents(depth);
     let mut head = op_name(n);
     if let Some(t) = extra_str(n, "Table") {
         let _ = write!(head, " {t}");

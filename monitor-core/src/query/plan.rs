@@ -773,16 +773,22 @@ fn first_relation(n: &Value) -> Option<String> {
     v.into_iter().next().map(|(r, _)| r)
 }
 
-fn render_pg(n: &Value, depth: usize, out: &mut String) {
-    if depth > 64 {
-        return;
-    }
-    let indent = if depth == 0 {
+/// How a plan tree node at `depth` is indented, the way PostgreSQL's text plans are: the node's
+/// own line (`->  ` under its parent) and its detail lines. Shared by the JSON plan renderers.
+pub(crate) fn tree_indents(depth: usize) -> (String, String) {
+    let node = if depth == 0 {
         String::new()
     } else {
         format!("{}->  ", "      ".repeat(depth - 1))
     };
-    let detail_indent = format!("{}  ", "      ".repeat(depth));
+    (node, format!("{}  ", "      ".repeat(depth)))
+}
+
+fn render_pg(n: &Value, depth: usize, out: &mut String) {
+    if depth > 64 {
+        return;
+    }
+    let (indent, detail_indent) = tree_indents(depth);
     let mut head = node_str(n, "Node Type").unwrap_or("?").to_owned();
     if let Some(j) = node_str(n, "Join Type") {
         if head != "Hash" {
