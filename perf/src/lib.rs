@@ -44,6 +44,75 @@ pub fn monitored_step(x: u64) -> u64 {
     body(x)
 }
 
+/// One private page that is handed back to the kernel and faulted in again on every touch: a
+/// body that costs exactly one page fault (what makes a step read the kernel mark at exit).
+#[cfg(unix)]
+#[derive(Debug)]
+pub struct FaultingPage {
+    ptr: *mut u8,
+}
+
+#[cfg(unix)]
+impl FaultingPage {
+    const LEN: usize = 4096;
+
+    /// Maps the page.
+    ///
+    /// # Panics
+    /// If `mmap` fails.
+    #[must_use]
+    pub fn new() -> Self {
+        // SAFETY: an anonymous private mapping with no address hint has no preconditions.
+        let ptr = unsafe {
+            libc::mmap(
+                std::ptr::null_mut(),
+                Self::LEN,
+                libc::PROT_READ | libc::PROT_WRITE,
+                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
+                -1,
+                0,
+            )
+        };
+        assert!(ptr != libc::MAP_FAILED, "mmap of one page failed");
+        FaultingPage { ptr: ptr.cast() }
+    }
+
+    /// Drops the page (`MADV_DONTNEED`) and writes to it, which faults a zeroed page back in.
+    pub fn touch(&self) -> u8 {
+        // SAFETY: `ptr` is the start of our own `LEN`-byte mapping, alive until `drop`.
+        unsafe {
+            libc::madvise(self.ptr.cast(), Self::LEN, libc::MADV_DONTNEED);
+            std::ptr::write_volatile(self.ptr, 1);
+            std::ptr::read_volatile(self.ptr)
+        }
+    }
+}
+
+#[cfg(unix)]
+impl Default for FaultingPage {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+#[cfg(unix)]
+impl Drop for FaultingPage {
+    fn drop(&mut self) {
+        // SAFETY: unmaps exactly the mapping made in `new`.
+        unsafe {
+            libc::munmap(self.ptr.cast(), Self::LEN);
+        }
+    }
+}
+
+/// A step whose body takes one page fault.
+#[cfg(unix)]
+#[monitor_step(name = "bench_step_faulting")]
+#[inline(never)]
+pub fn monitored_step_faulting(page: &FaultingPage) -> u8 {
+    page.touch()
+}
+
 /// An unmonitored async function, for the async comparison.
 pub async fn bare_async(x: u64) -> u64 {
     body(x)

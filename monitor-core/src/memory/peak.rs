@@ -30,18 +30,41 @@
 //!
 //! ## Which kernel mark
 //!
-//! `getrusage` costs about 1 µs, `VmHWM` about 7 µs, so calls read `getrusage` at entry and exit,
-//! except in an epoch where its sticky part is above the mark (it starts out above it after
-//! `exec`, and rises above it when a thread exits after a spike that a later reset cleared): then
-//! a `getrusage` reading says nothing about the epoch, and calls read `VmHWM` instead. The
-//! sampler decides this for each epoch when it starts one (`new_epoch`); epoch 0, before any
-//! reset, uses `VmHWM` where it exists. The sampler reads the same source as the calls.
+//! `getrusage` costs about 0.25 µs, `VmHWM` about 2.5 µs, so calls read `getrusage` at entry and
+//! exit, except in an epoch where its sticky part is above the mark (after `exec` it holds the
+//! parent's mark, see [`crate::memory::hwm`]): then a `getrusage` reading says nothing about the
+//! epoch, and calls read `VmHWM` instead. The sampler decides this for each epoch when it starts
+//! one (`new_epoch`); epoch 0, before any reset, uses `VmHWM` where it exists. The sampler reads
+//! the same source as the calls.
+//!
+//! ## Quiet calls: the mark without reading it
+//!
+//! RSS rises only through a page fault, and `getrusage` counts the process's faults (every
+//! thread's, living or exited) in the same 0.25 µs read. So a call reads the fault count first and
+//! the mark second; while the count has not moved, no page came in anywhere in the process, the
+//! mark cannot have risen, and it is still the value read then. Two things follow, both exact:
+//!
+//! - At entry, a thread that read the mark in the same epoch with the same fault count reuses that
+//!   value instead of reading `VmHWM` again ([`entry_marks`]). A step called in a loop takes it
+//!   from the previous call's exit.
+//! - At exit, an unchanged count since entry means the highest RSS during the call was its RSS at
+//!   entry: there is nothing for the mark to add, in this epoch or a later one (the sampler folded
+//!   its own readings before any reset, and RSS after a reset cannot have risen either), so the
+//!   `VmHWM` read is skipped ([`exit_marks`]). A call that faulted reads it, and takes the RSS
+//!   from the same read.
+//!
+//! The count is bumped when the fault completes, so a fault in progress on another thread at the
+//! moment of a reading can move one page (or one huge page) across the call's boundary; nothing
+//! larger can. RSS can also rise without a fault of this process when `khugepaged` fills a huge
+//! page or another process writes into this one with `process_vm_writev`; a spike made only that
+//! way and gone before the call returns is missed.
 //!
 //! ## Reading marks consistently
 //!
 //! The epoch counter is a sequence lock: odd while the sampler resets, even otherwise. Readers
 //! take the counter, read the marks and the floor, and retry if the counter moved or was odd.
 
+use std::cell::Cell;
 use std::sync::atomic::{fence, AtomicBool, AtomicU64, Ordering};
 
 /// Twice the epoch; odd while a reset is in progress.
@@ -105,8 +128,178 @@ pub fn read_marks() -> Marks {
             };
         }
     }
+    unknown_marks(s1)
+}
+
+/// A kernel mark this thread read, with the sequence value it was read under and the process's
+/// fault count read just before it (see "Quiet calls" in the module docs).
+#[derive(Debug, Clone, Copy)]
+struct LastReading {
+    seq: u64,
+    faults: u64,
+    rss: u64,
+    floor: u64,
+}
+
+thread_local! {
+    static LAST: Cell<Option<LastReading>> = const { Cell::new(None) };
+}
+
+/// The mark this thread last read, if it is still current: same epoch, no fault since.
+fn remembered(seq: u64, faults: u64) -> Option<LastReading> {
+    LAST.with(Cell::get)
+        .filter(|last| last.seq == seq && last.faults == faults)
+}
+
+fn remember(seq: u64, faults: Option<u64>, rss: Option<u64>, floor: u64) {
+    let reading = match (faults, rss) {
+        (Some(faults), Some(rss)) => Some(LastReading {
+            seq,
+            faults,
+            rss,
+            floor,
+        }),
+        _ => None,
+    };
+    LAST.with(|last| last.set(reading));
+}
+
+/// Marks read at a call's entry, with the fault count that was read just before them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EntryMarks {
+    /// The marks (the kernel one possibly reused, see [`entry_marks`]).
+    pub marks: Marks,
+    /// The process's page faults so far; `None` where `getrusage` is unavailable.
+    pub faults: Option<u64>,
+}
+
+/// Marks read at a call's exit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ExitMarks {
+    /// The marks; `rss` is `None` when the call was quiet (nothing for the kernel mark to add).
+    pub marks: Marks,
+    /// The RSS, when the mark came from `/proc/self/status`, which carries it too.
+    pub rss_now: Option<u64>,
+}
+
+/// The `VmHWM` mark with its floor (and the RSS from the same read), or `getrusage`'s where
+/// `/proc` cannot be read.
+fn vm_mark_or(usage: Option<crate::base::rss::KernelUsage>) -> (Option<u64>, u64, Option<u64>) {
+    match crate::memory::hwm::vm_status() {
+        Some(status) => (
+            Some(status.hwm),
+            VM_FLOOR.load(Ordering::Relaxed),
+            status.rss,
+        ),
+        None => (
+            usage.map(|u| u.max_rss),
+            RSS_FLOOR.load(Ordering::Relaxed),
+            None,
+        ),
+    }
+}
+
+/// [`read_marks`] for a call's entry: the fault count first, then the marks, reusing this thread's
+/// last `VmHWM` reading when no page has come in since (module docs, "Quiet calls").
+#[must_use]
+pub fn entry_marks() -> EntryMarks {
+    let mut s1 = 0;
+    for _ in 0..8 {
+        s1 = SEQ.load(Ordering::Acquire);
+        if s1 & 1 == 1 {
+            std::hint::spin_loop();
+            continue;
+        }
+        let usage = crate::base::rss::kernel_usage();
+        let faults = usage.map(|u| u.faults);
+        let (rss, rss_floor) = if USE_VM_HWM.load(Ordering::Relaxed) {
+            match faults.and_then(|f| remembered(s1, f)) {
+                Some(last) => (Some(last.rss), last.floor),
+                None => {
+                    let (rss, floor, _) = vm_mark_or(usage);
+                    (rss, floor)
+                }
+            }
+        } else {
+            (usage.map(|u| u.max_rss), RSS_FLOOR.load(Ordering::Relaxed))
+        };
+        let heap = crate::memory::alloc::heap_peak();
+        fence(Ordering::Acquire);
+        if SEQ.load(Ordering::Relaxed) == s1 {
+            remember(s1, faults, rss, rss_floor);
+            return EntryMarks {
+                marks: Marks {
+                    epoch: s1 / 2,
+                    rss,
+                    rss_floor,
+                    heap,
+                },
+                faults,
+            };
+        }
+    }
+    EntryMarks {
+        marks: unknown_marks(s1),
+        faults: None,
+    }
+}
+
+/// [`read_marks`] for a call's exit: skips the `VmHWM` read when no page came in since
+/// `entry` (module docs, "Quiet calls").
+#[must_use]
+pub fn exit_marks(entry: &EntryMarks) -> ExitMarks {
+    let mut s1 = 0;
+    for _ in 0..8 {
+        s1 = SEQ.load(Ordering::Acquire);
+        if s1 & 1 == 1 {
+            std::hint::spin_loop();
+            continue;
+        }
+        let usage = crate::base::rss::kernel_usage();
+        let faults = usage.map(|u| u.faults);
+        let quiet = faults.is_some() && faults == entry.faults;
+        let (rss, rss_floor, rss_now) = if !USE_VM_HWM.load(Ordering::Relaxed) {
+            (
+                usage.map(|u| u.max_rss),
+                RSS_FLOOR.load(Ordering::Relaxed),
+                None,
+            )
+        } else if quiet {
+            (None, VM_FLOOR.load(Ordering::Relaxed), None)
+        } else {
+            vm_mark_or(usage)
+        };
+        let heap = crate::memory::alloc::heap_peak();
+        fence(Ordering::Acquire);
+        if SEQ.load(Ordering::Relaxed) == s1 {
+            let epoch = s1 / 2;
+            if rss.is_some() {
+                remember(s1, faults, rss, rss_floor);
+            } else if epoch == entry.marks.epoch {
+                // Quiet: the mark is still the one read (or reused) at entry.
+                remember(s1, faults, entry.marks.rss, entry.marks.rss_floor);
+            }
+            return ExitMarks {
+                marks: Marks {
+                    epoch,
+                    rss,
+                    rss_floor,
+                    heap,
+                },
+                rss_now,
+            };
+        }
+    }
+    ExitMarks {
+        marks: unknown_marks(s1),
+        rss_now: None,
+    }
+}
+
+/// Marks that say nothing, claimed in the epoch being started (see [`read_marks`]).
+fn unknown_marks(seq: u64) -> Marks {
     Marks {
-        epoch: s1.div_ceil(2),
+        epoch: seq.div_ceil(2),
         rss: None,
         rss_floor: u64::MAX,
         heap: None,
@@ -121,8 +314,8 @@ pub fn epoch() -> u64 {
 
 /// The sampler's view of the kernel mark in the current epoch, with its floor: the same source
 /// calls read. In an epoch where `getrusage` is not stuck, its sticky part stays at or below
-/// `VmHWM` until the next reset (a thread exit raises it to at most the mark at that moment), so
-/// the two agree and the 1 µs read does the 7 µs read's job.
+/// `VmHWM` until the next reset (only `exec` sets it), so the two agree and the 0.25 µs read
+/// does the 2.5 µs read's job.
 #[must_use]
 pub(crate) fn sampler_mark() -> (Option<u64>, u64) {
     let vm = if USE_VM_HWM.load(Ordering::Relaxed) {
@@ -167,6 +360,15 @@ pub(crate) fn new_epoch(reset_kernel: bool) {
 #[must_use]
 pub fn calls_read_vm_hwm() -> bool {
     USE_VM_HWM.load(Ordering::Relaxed)
+}
+
+/// Makes calls read `VmHWM` (`true`) or `getrusage` (`false`) until the sampler starts another
+/// epoch, so that one benchmark process can measure both paths (`perf/benches/step_cost.rs`).
+/// While the choice does not match the process, the kernel-mark part of calls' peaks is wrong:
+/// never call it outside a benchmark.
+#[doc(hidden)]
+pub fn set_mark_source_for_benchmarks(vm_hwm: bool) {
+    USE_VM_HWM.store(vm_hwm, Ordering::Relaxed);
 }
 
 /// The validity rule (module docs): may the mark `value`, read in `epoch` whose floor is `floor`,

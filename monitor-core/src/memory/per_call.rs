@@ -66,7 +66,9 @@ static UNTRACKED: AtomicUsize = AtomicUsize::new(0);
 pub struct MemoryScope {
     rss_start: Option<u64>,
     heap_start: Option<u64>,
-    claim: ClaimMarks,
+    /// The marks and fault count read at entry (the exit compares its fault count with this one:
+    /// see "Quiet calls" in `crate::memory::peak`).
+    entry: peak::EntryMarks,
     slot: Option<InFlight>,
     /// Bytes the call's threads allocated while it ran on them, summed over resumptions; `None`
     /// once that is unknowable (untracked, or a guard moved threads between two readings).
@@ -92,7 +94,8 @@ impl MemoryScope {
     pub fn enter(site: Option<&'static Metadata>) -> Self {
         let rss_start = crate::base::rss::current_rss();
         let heap_start = crate::memory::alloc::live();
-        let claim = claim_marks(&peak::read_marks());
+        let entry = peak::entry_marks();
+        let claim = claim_marks(&entry.marks);
         let slot = inflight::claim(site, 0);
         match &slot {
             Some(s) => s.track_memory(rss_start.unwrap_or(0), heap_start.unwrap_or(0), claim),
@@ -103,7 +106,7 @@ impl MemoryScope {
         MemoryScope {
             rss_start,
             heap_start,
-            claim,
+            entry,
             slot,
             allocated: heap_start.map(|_| 0),
             alloc_mark: crate::memory::alloc::thread_counter(),
@@ -142,10 +145,13 @@ impl MemoryScope {
         // (The slot is released when `self` drops, after the figures are read.)
         // The marks first, then the folded peaks: see `crate::memory::peak` for why this order loses
         // nothing to a concurrent reset.
-        let marks = peak::read_marks();
+        let exit = peak::exit_marks(&self.entry);
         self.suspend();
-        let now = Readings::take();
-        self.figures(&marks, now)
+        let now = Readings {
+            rss: exit.rss_now.or_else(crate::base::rss::current_rss),
+            heap: crate::memory::alloc::live(),
+        };
+        self.figures(&exit.marks, now)
     }
 
     fn figures(&self, marks: &Marks, now: Readings) -> MemoryFigures {
@@ -153,7 +159,7 @@ impl MemoryScope {
             let s = s.get();
             (Some(s.rss_peak()), Some(s.heap_peak()))
         });
-        let c = self.claim;
+        let c = claim_marks(&self.entry.marks);
         let kernel = marks
             .rss
             .filter(|&h| peak::may_fold(h, marks.epoch, marks.rss_floor, c.epoch, c.rss));
