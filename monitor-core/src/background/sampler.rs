@@ -11,7 +11,7 @@
 //! other, so a claim that arrives while the thread is leaving either keeps it running or starts a
 //! new one, never neither.
 
-use crate::base::clock;
+use crate::base::{clock, own_cost};
 use std::cell::OnceCell;
 use std::sync::atomic::{
     AtomicU64, AtomicU8,
@@ -132,6 +132,9 @@ fn run() {
     let _guard = StopOnExit;
     let mut idle_since: Option<Instant> = None;
     let mut last = Instant::now();
+    // The thread's CPU time is charged to monitor's own cost once per tick: the tick's tasks and
+    // the naps and checks since the previous one.
+    let mut cpu_then = own_cost::thread_cpu_ns();
     loop {
         let due = last + crate::config::sample_interval();
         let now = Instant::now();
@@ -143,6 +146,11 @@ fn run() {
         if crate::background::inflight::active_count() > 0 || crate::background::running::any() {
             idle_since = None;
             tick();
+            let cpu_now = own_cost::thread_cpu_ns();
+            if let (Some(then), Some(now)) = (cpu_then, cpu_now) {
+                own_cost::add(own_cost::Part::Sampler, now.saturating_sub(then));
+            }
+            cpu_then = cpu_now;
             continue;
         }
         let since = *idle_since.get_or_insert_with(Instant::now);

@@ -315,6 +315,8 @@ pub(crate) struct RunState {
     pub(crate) failure: OnceLock<String>,
     /// Offset of the sampler's last reading kept in `memory` (`u64::MAX`: none yet).
     pub(crate) last_sample_ns: AtomicU64,
+    /// Monitor's own-cost counters when the run started; the report has what was added since.
+    pub(crate) own_cost_at_start: crate::base::own_cost::Totals,
 }
 
 impl std::fmt::Debug for RunState {
@@ -351,6 +353,7 @@ impl RunState {
             closed: AtomicBool::new(false),
             failure: OnceLock::new(),
             last_sample_ns: AtomicU64::new(u64::MAX),
+            own_cost_at_start: crate::base::own_cost::totals(),
             start_ticks: clock::now_ticks(),
         }
     }

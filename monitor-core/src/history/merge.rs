@@ -12,8 +12,8 @@ use crate::base::clock::ms;
 use crate::call::callsite::Kind;
 use crate::report::snapshot::{DurationSummary, MaxLastBytes};
 use crate::report::{
-    ErrorReport, FleetSummary, Report, RunMemory, RunStatus, SiteReport, Timeline, WorkerSummary,
-    MAX_PLANS_PER_SITE, SCHEMA,
+    ErrorReport, FleetSummary, OwnCost, Report, RunMemory, RunStatus, SiteReport, Timeline,
+    WorkerSummary, MAX_PLANS_PER_SITE, SCHEMA,
 };
 use std::collections::{BTreeMap, HashMap};
 
@@ -56,6 +56,8 @@ pub struct FleetMerge {
     expected_told: Option<u32>,
     /// Parts of another pipeline under the same run id, left out.
     other_pipelines: usize,
+    /// Every worker's own cost, summed.
+    own_cost: OwnCost,
 }
 
 fn add_opt(a: Option<u64>, b: Option<u64>) -> Option<u64> {
@@ -211,6 +213,7 @@ impl FleetMerge {
             chunks_not_kept: 0,
             expected_told: None,
             other_pipelines: 0,
+            own_cost: OwnCost::default(),
         }
     }
 
@@ -253,6 +256,7 @@ impl FleetMerge {
         self.ended_ms = self.ended_ms.max(end);
         self.rss_peak = max_opt(self.rss_peak, report.memory.rss_peak);
         self.heap_peak = max_opt(self.heap_peak, report.memory.heap_peak);
+        self.own_cost.add(&report.own_cost);
         self.labels = Some(match self.labels.take() {
             None => report.labels.clone(),
             Some(mut shared) => {
@@ -442,6 +446,7 @@ impl FleetMerge {
                 missing_count,
                 slowest,
             }),
+            own_cost: self.own_cost,
         }
     }
 }

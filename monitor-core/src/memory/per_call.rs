@@ -16,6 +16,7 @@
 
 use crate::background::inflight::{self, ClaimMarks, InFlight};
 use crate::background::sampler::Tick;
+use crate::base::own_cost;
 use crate::memory::peak::{self, Marks};
 use crate::site::Metadata;
 use serde::{Deserialize, Serialize};
@@ -64,6 +65,8 @@ static UNTRACKED: AtomicUsize = AtomicUsize::new(0);
 /// Memory state captured at a call's entry, finished into [`MemoryFigures`] at its exit.
 #[derive(Debug)]
 pub struct MemoryScope {
+    /// Time spent reading at entry, charged to monitor's own cost with the exit's at exit.
+    reading_ns: u64,
     rss_start: Option<u64>,
     heap_start: Option<u64>,
     /// The marks and fault count read at entry (the exit compares its fault count with this one:
@@ -92,6 +95,7 @@ impl MemoryScope {
     /// [`memory_scope`](crate::memory_scope()) block.
     #[must_use]
     pub fn enter(site: Option<&'static Metadata>) -> Self {
+        let began = crate::base::clock::now_ticks();
         let rss_start = crate::base::rss::current_rss();
         let heap_start = crate::memory::alloc::live();
         let entry = peak::entry_marks();
@@ -104,6 +108,7 @@ impl MemoryScope {
             }
         }
         MemoryScope {
+            reading_ns: crate::base::clock::nanos_between(began, crate::base::clock::now_ticks()),
             rss_start,
             heap_start,
             entry,
@@ -145,13 +150,17 @@ impl MemoryScope {
         // (The slot is released when `self` drops, after the figures are read.)
         // The marks first, then the folded peaks: see `crate::memory::peak` for why this order loses
         // nothing to a concurrent reset.
+        let began = crate::base::clock::now_ticks();
         let exit = peak::exit_marks(&self.entry);
         self.suspend();
         let now = Readings {
             rss: exit.rss_now.or_else(crate::base::rss::current_rss),
             heap: crate::memory::alloc::live(),
         };
-        self.figures(&exit.marks, now)
+        let figures = self.figures(&exit.marks, now);
+        let exit_ns = crate::base::clock::nanos_between(began, crate::base::clock::now_ticks());
+        own_cost::add(own_cost::Part::MemoryReads, self.reading_ns + exit_ns);
+        figures
     }
 
     fn figures(&self, marks: &Marks, now: Readings) -> MemoryFigures {

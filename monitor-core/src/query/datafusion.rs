@@ -140,10 +140,16 @@ impl Query {
         let inner = async {
             let df = df.await?;
             let task_ctx = Arc::new(df.task_ctx());
+            // The optimized logical plan (a second optimizer pass) and the plan text are
+            // monitor's own work, charged to its plan-capture cost.
+            let began = crate::base::clock::now_ticks();
             let logical = df.logical_plan().clone();
             let optimized = df.clone().into_optimized_plan().ok();
+            let mut own_ns =
+                crate::base::clock::nanos_between(began, crate::base::clock::now_ticks());
             let physical = df.create_physical_plan().await?;
             let result = datafusion::physical_plan::collect(Arc::clone(&physical), task_ctx).await;
+            let began = crate::base::clock::now_ticks();
             let statement = sql.map_or_else(|| dataframe_statement(&logical), str::to_owned);
             let plan = plan_of(
                 &statement,
@@ -151,6 +157,8 @@ impl Query {
                 physical.as_ref(),
             );
             let _ = ran.0.set((statement, plan));
+            own_ns += crate::base::clock::nanos_between(began, crate::base::clock::now_ticks());
+            crate::base::own_cost::add_time(crate::base::own_cost::Part::PlanCapture, own_ns);
             result
         };
         let (out, summary) = ExplainedFuture::new(MonitoredFuture::<_, _, Tracked>::new(

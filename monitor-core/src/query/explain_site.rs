@@ -198,8 +198,9 @@ impl ExplainSite {
         let Some(mut summary) = self.wanted(summary, sql) else {
             return;
         };
+        let began = crate::base::clock::now_ticks();
         let result = conn.explain_plan(sql, self.options());
-        self.finish(&mut summary, result);
+        self.finish(&mut summary, result, began);
     }
 
     /// After an `async` call: as [`ExplainSite::capture`], through [`ExplainPlanAsync`].
@@ -212,8 +213,9 @@ impl ExplainSite {
         let Some(mut summary) = self.wanted(summary, sql) else {
             return;
         };
+        let began = crate::base::clock::now_ticks();
         let result = conn.explain_plan_async(sql, self.options()).await;
-        self.finish(&mut summary, result);
+        self.finish(&mut summary, result, began);
     }
 
     /// After an `async` call whose connection is a `&mut` reference: as
@@ -232,8 +234,9 @@ impl ExplainSite {
         let Some(mut summary) = self.wanted(summary, sql) else {
             return;
         };
+        let began = crate::base::clock::now_ticks();
         let result = conn.explain_plan_async_mut(sql, self.options()).await;
-        self.finish(&mut summary, result);
+        self.finish(&mut summary, result, began);
     }
 
     #[cold]
@@ -241,6 +244,7 @@ impl ExplainSite {
         &'static self,
         summary: &mut CallSummary,
         result: Result<Plan, crate::query::explain::ExplainError>,
+        began: u64,
     ) {
         let meta = self.callsite.metadata();
         let plan = match result {
@@ -268,6 +272,10 @@ impl ExplainSite {
         if let Some(plan) = plan {
             self.store(plan, summary);
         }
+        crate::base::own_cost::add(
+            crate::base::own_cost::Part::PlanCapture,
+            crate::base::clock::nanos_between(began, crate::base::clock::now_ticks()),
+        );
     }
 
     fn store(&self, plan: Plan, summary: &CallSummary) {

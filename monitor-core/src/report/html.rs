@@ -396,6 +396,9 @@ impl Report {
         if let Some(m) = memory_line(self) {
             let _ = write!(out, "<div class=\"meta\">{}</div>", esc(&m));
         }
+        if let Some(c) = super::own_cost::own_cost_line(self) {
+            let _ = write!(out, "<div class=\"meta\">{}</div>", esc(&c));
+        }
         let (rows, _) = super::fleet::worker_rows(self, usize::MAX);
         if !rows.is_empty() {
             out.push_str("<h2>Workers, slowest first</h2>");

@@ -55,6 +55,9 @@ impl Report {
         if let Some(m) = memory_line(self) {
             let _ = writeln!(out, "<br>{m}");
         }
+        if let Some(c) = super::own_cost::own_cost_line(self) {
+            let _ = writeln!(out, "<br>{c}");
+        }
         out.push('\n');
         let (rows, more) = super::fleet::worker_rows(self, super::fleet::WORKERS_SHOWN);
         if !rows.is_empty() {

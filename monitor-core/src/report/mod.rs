@@ -13,10 +13,12 @@ mod fit;
 pub mod fleet;
 mod html;
 mod markdown;
+mod own_cost;
 mod text;
 pub use file::{write_file, Format, WriteError};
 pub use fit::{text_width, DEFAULT_WIDTH, REPORT_WIDTH_VAR, WIDTH_RANGE};
 pub use fleet::{DurationHistogram, FleetSummary, FleetWorker, Straggler, WorkerSummary};
+pub use own_cost::OwnCost;
 pub mod snapshot;
 pub mod units;
 
@@ -98,6 +100,10 @@ pub struct Report {
     /// ([`crate::history::fleet`]): which workers reported, each one's figures, the slowest.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fleet: Option<FleetSummary>,
+    /// What `monitor` spent on its own work while the run was open (absent in reports written
+    /// before 0.2).
+    #[serde(default, skip_serializing_if = "OwnCost::is_empty")]
+    pub own_cost: OwnCost,
 }
 
 // serde's `skip_serializing_if` takes a reference.

@@ -510,6 +510,10 @@ impl Report {
                 let _ = writeln!(out, "  ... and {} more", count(not_listed));
             }
         }
+        if let Some(line) = super::own_cost::own_cost_line(self) {
+            // A figure and its unit stay on one line when the sentence wraps.
+            let _ = write!(out, "\n{}\n", super::own_cost::unbreakable_units(&line));
+        }
         fit::wrap_lines(&out, width)
     }
 }

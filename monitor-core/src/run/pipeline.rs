@@ -16,7 +16,7 @@ use crate::call::attach::{self as run, PointSource, RunLimits, RunState, SpanOut
 use crate::report::snapshot::SiteSnapshot;
 use crate::report::{
     CallSpan, ChunkReport, DurationHistogram, ErrorOutcome, ErrorReport, FleetWorker, MemorySample,
-    Report, RunMemory, RunStatus, SiteReport, Timeline, SCHEMA,
+    OwnCost, Report, RunMemory, RunStatus, SiteReport, Timeline, SCHEMA,
 };
 use crate::Kind;
 use arc_swap::ArcSwapOption;
@@ -414,6 +414,11 @@ impl Run {
         // A fleet worker's part carries each site's histogram, so the parts merge exactly.
         let mut report = build_report(state, end_ticks, self.worker.is_some());
         report.worker.clone_from(&self.worker);
+        // What the listeners receive counts the building; the report returned, the listeners too.
+        report.own_cost.finish_ms = ms(crate::base::clock::nanos_between(
+            end_ticks,
+            crate::base::clock::now_ticks(),
+        ));
         // The listeners' warnings (a full disk, a gateway down) reach stderr when the program
         // installed no subscriber.
         crate::config::stderr_events::surfaced(|| {
@@ -432,6 +437,10 @@ impl Run {
                 "pipeline finished"
             );
         });
+        report.own_cost.finish_ms = ms(crate::base::clock::nanos_between(
+            end_ticks,
+            crate::base::clock::now_ticks(),
+        ));
         LAST_REPORT.store(Some(Arc::new(report.clone())));
         report
     }
@@ -790,5 +799,8 @@ fn build_report(state: &RunState, end_ticks: u64, histograms: bool) -> Report {
         improvements: Vec::new(),
         worker: None,
         fleet: None,
+        own_cost: OwnCost::from_totals(
+            &crate::base::own_cost::totals().since(&state.own_cost_at_start),
+        ),
     }
 }
