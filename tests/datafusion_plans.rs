@@ -261,3 +261,21 @@ async fn a_sort_past_its_memory_spills_and_large_repartitions_are_flagged() {
         p.findings
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[serial]
+async fn switched_off_at_run_time_a_query_is_datafusions_own_collect() {
+    let ctx = SessionContext::new();
+    let sql = "SELECT column1 AS n FROM (VALUES (1), (2), (3)) WHERE column1 > 1";
+    monitor::Config::builder().disabled(true).install();
+    let got = monitor::datafusion::query!("switched_off")
+        .sql(&ctx, sql)
+        .await;
+    monitor::Config::builder().disabled(false).install();
+    let want = ctx.sql(sql).await.unwrap().collect().await.unwrap();
+    assert_eq!(got.unwrap(), want);
+    assert!(
+        monitor::snapshot().site("switched_off").is_none(),
+        "nothing recorded, no plan built"
+    );
+}

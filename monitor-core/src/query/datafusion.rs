@@ -52,6 +52,7 @@ use arrow_array::RecordBatch;
 use datafusion::dataframe::DataFrame;
 use datafusion::error::Result;
 use datafusion::execution::context::SessionContext;
+use datafusion::execution::TaskContext;
 use datafusion::logical_expr::LogicalPlan;
 use datafusion::physical_plan::display::DisplayableExecutionPlan;
 use datafusion::physical_plan::metrics::MetricsSet;
@@ -132,33 +133,35 @@ impl Query {
         sql: Option<&str>,
         df: impl std::future::Future<Output = Result<DataFrame>>,
     ) -> Result<Vec<RecordBatch>> {
+        // Monitoring off at run time: what `DataFrame::collect` does, nothing more.
+        if crate::config::disabled() {
+            return df.await?.collect().await;
+        }
         let callsite = &self.callsite;
         let explain = self
             .explain
             .get_or_init(|| ExplainSite::new(callsite, ExplainMode::Always, true));
         let ran = Ran(OnceLock::new());
         let inner = async {
-            let df = df.await?;
-            let task_ctx = Arc::new(df.task_ctx());
-            // The optimized logical plan (a second optimizer pass) and the plan text are
-            // monitor's own work, charged to its plan-capture cost.
-            let began = crate::base::clock::now_ticks();
-            let logical = df.logical_plan().clone();
-            let optimized = df.clone().into_optimized_plan().ok();
-            let mut own_ns =
-                crate::base::clock::nanos_between(began, crate::base::clock::now_ticks());
-            let physical = df.create_physical_plan().await?;
+            // As `DataFrame::collect`, with the optimizer's output kept: the report shows that
+            // plan, and the optimizer runs once, as it would without monitor.
+            let (state, logical) = df.await?.into_parts();
+            let task_ctx = Arc::new(TaskContext::from(&state));
+            let optimized = state.optimize(&logical)?;
+            let physical = state
+                .query_planner()
+                .create_physical_plan(&optimized, &state)
+                .await?;
             let result = datafusion::physical_plan::collect(Arc::clone(&physical), task_ctx).await;
+            // The plan's text and findings are monitor's own work.
             let began = crate::base::clock::now_ticks();
             let statement = sql.map_or_else(|| dataframe_statement(&logical), str::to_owned);
-            let plan = plan_of(
-                &statement,
-                optimized.as_ref().unwrap_or(&logical),
-                physical.as_ref(),
-            );
+            let plan = plan_of(&statement, &optimized, physical.as_ref());
             let _ = ran.0.set((statement, plan));
-            own_ns += crate::base::clock::nanos_between(began, crate::base::clock::now_ticks());
-            crate::base::own_cost::add_time(crate::base::own_cost::Part::PlanCapture, own_ns);
+            crate::base::own_cost::add_time(
+                crate::base::own_cost::Part::PlanCapture,
+                crate::base::clock::nanos_between(began, crate::base::clock::now_ticks()),
+            );
             result
         };
         let (out, summary) = ExplainedFuture::new(MonitoredFuture::<_, _, Tracked>::new(

@@ -24,8 +24,8 @@ pub struct OwnCost {
     /// Those calls.
     #[serde(default)]
     pub memory_tracked_calls: u64,
-    /// Time spent capturing query plans (`EXPLAIN` round trips, DataFusion's optimized plan and
-    /// plan text), ms.
+    /// Time spent capturing query plans (`EXPLAIN` round trips, DataFusion's plan text and
+    /// findings), ms.
     #[serde(default)]
     pub plan_capture_ms: f64,
     /// Plans captured.
