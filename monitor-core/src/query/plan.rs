@@ -495,28 +495,41 @@ pub(crate) fn single_table_sort(
 }
 
 fn render_sqlite(rows: &[SqlitePlanRow]) -> String {
-    fn walk(rows: &[SqlitePlanRow], parent: i64, prefix: &str, out: &mut String, depth: usize) {
+    /// Each row is drawn at most once (`drawn`), under the first parent that claims it, so a
+    /// malformed plan (ids repeated, parents in a cycle) still gives at most one line per row: a
+    /// walk that followed every path of such a plan grows exponentially with its depth.
+    fn walk(
+        rows: &[SqlitePlanRow],
+        parent: i64,
+        prefix: &str,
+        out: &mut String,
+        depth: usize,
+        drawn: &mut [bool],
+    ) {
         if depth > 64 {
             return;
         }
-        let kids: Vec<&SqlitePlanRow> = rows
-            .iter()
-            .filter(|r| r.parent == parent && r.id != parent)
+        let kids: Vec<usize> = (0..rows.len())
+            .filter(|&i| !drawn[i] && rows[i].parent == parent && rows[i].id != parent)
             .collect();
-        for (i, r) in kids.iter().enumerate() {
-            let last = i + 1 == kids.len();
+        for &i in &kids {
+            drawn[i] = true;
+        }
+        for (k, &i) in kids.iter().enumerate() {
+            let last = k + 1 == kids.len();
             let _ = writeln!(
                 out,
                 "{prefix}{}{}",
                 if last { "`--" } else { "|--" },
-                r.detail
+                rows[i].detail
             );
             let deeper = format!("{prefix}{}", if last { "   " } else { "|  " });
-            walk(rows, r.id, &deeper, out, depth + 1);
+            walk(rows, rows[i].id, &deeper, out, depth + 1, drawn);
         }
     }
     let mut out = String::from("QUERY PLAN\n");
-    walk(rows, 0, "", &mut out, 0);
+    let mut drawn = vec![false; rows.len()];
+    walk(rows, 0, "", &mut out, 0, &mut drawn);
     out.trim_end().to_owned()
 }
 
@@ -863,6 +876,19 @@ mod tests {
                 detail: (*d).to_owned(),
             })
             .collect()
+    }
+
+    #[test]
+    fn a_malformed_sqlite_plan_draws_each_row_once() {
+        // Ids repeated and parents in a cycle (1 -> 2 -> 1, twice over): following every path
+        // to the depth limit would draw about 2^32 lines; each row is drawn once instead.
+        let mut v = vec![(1, 0, "SCAN a")];
+        for _ in 0..4 {
+            v.extend([(2, 1, "SCAN b"), (1, 2, "SCAN c")]);
+        }
+        let text = render_sqlite(&rows(&v));
+        assert_eq!(text.lines().count(), 1 + v.len(), "{text}");
+        assert!(text.starts_with("QUERY PLAN\n`--SCAN a"), "{text}");
     }
 
     fn infos(v: &[(&str, &[&str])]) -> TableInfos {
