@@ -49,9 +49,9 @@
 //!   from the previous call's exit.
 //! - At exit, an unchanged count since entry means the highest RSS during the call was its RSS at
 //!   entry: there is nothing for the mark to add, in this epoch or a later one (the sampler folded
-//!   its own readings before any reset, and RSS after a reset cannot have risen either), so the
-//!   `VmHWM` read is skipped ([`exit_marks`]). A call that faulted reads it, and takes the RSS
-//!   from the same read.
+//!   its own readings before any reset, and RSS after a reset cannot have risen either), so no
+//!   mark is folded and, in a `VmHWM` epoch, the 2.5 µs read is skipped ([`exit_marks`]). A call
+//!   that faulted reads the mark, and in a `VmHWM` epoch takes its RSS from the same read.
 //!
 //! The count is bumped when the fault completes, so a fault in progress on another thread at the
 //! moment of a reading can move one page (or one huge page) across the call's boundary; nothing
@@ -98,37 +98,61 @@ pub struct Marks {
 /// them then takes no mark from that epoch, only from later ones, which is safe.
 #[must_use]
 pub fn read_marks() -> Marks {
-    let mut s1 = 0;
+    match read_consistently(|seq| {
+        let (rss, rss_floor, _) = kernel_mark(crate::base::rss::kernel_usage);
+        Marks {
+            epoch: seq / 2,
+            rss,
+            rss_floor,
+            heap: crate::memory::alloc::heap_peak(),
+        }
+    }) {
+        Ok((_, marks)) => marks,
+        Err(seq) => unknown_marks(seq),
+    }
+}
+
+/// Runs `read` under the sequence lock (module docs, "Reading marks consistently"): from an even
+/// sequence value, again if a reset began or ended meanwhile. `Ok` with the sequence value the
+/// reading belongs to; `Err` with the epoch being started when resets kept getting in the way
+/// (one takes about a microsecond, so this is rare).
+fn read_consistently<T>(mut read: impl FnMut(u64) -> T) -> Result<(u64, T), u64> {
+    let mut seq = 0;
     for _ in 0..8 {
-        s1 = SEQ.load(Ordering::Acquire);
-        if s1 & 1 == 1 {
+        seq = SEQ.load(Ordering::Acquire);
+        if seq & 1 == 1 {
             std::hint::spin_loop();
             continue;
         }
-        let vm = if USE_VM_HWM.load(Ordering::Relaxed) {
-            crate::memory::hwm::vm_hwm()
-        } else {
-            None
-        };
-        let (rss, rss_floor) = match vm {
-            Some(v) => (Some(v), VM_FLOOR.load(Ordering::Relaxed)),
-            None => (
-                crate::memory::hwm::max_rss(),
-                RSS_FLOOR.load(Ordering::Relaxed),
-            ),
-        };
-        let heap = crate::memory::alloc::heap_peak();
+        let value = read(seq);
         fence(Ordering::Acquire);
-        if SEQ.load(Ordering::Relaxed) == s1 {
-            return Marks {
-                epoch: s1 / 2,
-                rss,
-                rss_floor,
-                heap,
-            };
+        if SEQ.load(Ordering::Relaxed) == seq {
+            return Ok((seq, value));
         }
     }
-    unknown_marks(s1)
+    Err(seq)
+}
+
+/// The current epoch's kernel mark, from the source calls read in it, with its floor, and the
+/// RSS when the mark came from `/proc/self/status` (which carries it too). `usage` gives the
+/// `getrusage` reading: one the caller already took, or a fresh one, only when needed.
+fn kernel_mark(
+    usage: impl FnOnce() -> Option<crate::base::rss::KernelUsage>,
+) -> (Option<u64>, u64, Option<u64>) {
+    if USE_VM_HWM.load(Ordering::Relaxed) {
+        if let Some(status) = crate::memory::hwm::vm_status() {
+            return (
+                Some(status.hwm),
+                VM_FLOOR.load(Ordering::Relaxed),
+                status.rss,
+            );
+        }
+    }
+    (
+        usage().map(|u| u.max_rss),
+        RSS_FLOOR.load(Ordering::Relaxed),
+        None,
+    )
 }
 
 /// A kernel mark this thread read, with the sequence value it was read under and the process's
@@ -182,117 +206,74 @@ pub struct ExitMarks {
     pub rss_now: Option<u64>,
 }
 
-/// The `VmHWM` mark with its floor (and the RSS from the same read), or `getrusage`'s where
-/// `/proc` cannot be read.
-fn vm_mark_or(usage: Option<crate::base::rss::KernelUsage>) -> (Option<u64>, u64, Option<u64>) {
-    match crate::memory::hwm::vm_status() {
-        Some(status) => (
-            Some(status.hwm),
-            VM_FLOOR.load(Ordering::Relaxed),
-            status.rss,
-        ),
-        None => (
-            usage.map(|u| u.max_rss),
-            RSS_FLOOR.load(Ordering::Relaxed),
-            None,
-        ),
-    }
-}
-
 /// [`read_marks`] for a call's entry: the fault count first, then the marks, reusing this thread's
-/// last `VmHWM` reading when no page has come in since (module docs, "Quiet calls").
+/// last reading when no page has come in since (module docs, "Quiet calls").
 #[must_use]
 pub fn entry_marks() -> EntryMarks {
-    let mut s1 = 0;
-    for _ in 0..8 {
-        s1 = SEQ.load(Ordering::Acquire);
-        if s1 & 1 == 1 {
-            std::hint::spin_loop();
-            continue;
-        }
+    let read = read_consistently(|seq| {
         let usage = crate::base::rss::kernel_usage();
         let faults = usage.map(|u| u.faults);
-        let (rss, rss_floor) = if USE_VM_HWM.load(Ordering::Relaxed) {
-            match faults.and_then(|f| remembered(s1, f)) {
-                Some(last) => (Some(last.rss), last.floor),
-                None => {
-                    let (rss, floor, _) = vm_mark_or(usage);
-                    (rss, floor)
-                }
+        let (rss, rss_floor) = match faults.and_then(|f| remembered(seq, f)) {
+            Some(last) => (Some(last.rss), last.floor),
+            None => {
+                let (rss, floor, _) = kernel_mark(|| usage);
+                (rss, floor)
             }
-        } else {
-            (usage.map(|u| u.max_rss), RSS_FLOOR.load(Ordering::Relaxed))
         };
-        let heap = crate::memory::alloc::heap_peak();
-        fence(Ordering::Acquire);
-        if SEQ.load(Ordering::Relaxed) == s1 {
-            remember(s1, faults, rss, rss_floor);
-            return EntryMarks {
-                marks: Marks {
-                    epoch: s1 / 2,
-                    rss,
-                    rss_floor,
-                    heap,
-                },
-                faults,
-            };
+        let marks = Marks {
+            epoch: seq / 2,
+            rss,
+            rss_floor,
+            heap: crate::memory::alloc::heap_peak(),
+        };
+        EntryMarks { marks, faults }
+    });
+    match read {
+        Ok((seq, entry)) => {
+            remember(seq, entry.faults, entry.marks.rss, entry.marks.rss_floor);
+            entry
         }
-    }
-    EntryMarks {
-        marks: unknown_marks(s1),
-        faults: None,
+        Err(seq) => EntryMarks {
+            marks: unknown_marks(seq),
+            faults: None,
+        },
     }
 }
 
-/// [`read_marks`] for a call's exit: skips the `VmHWM` read when no page came in since
-/// `entry` (module docs, "Quiet calls").
+/// [`read_marks`] for a call's exit: no kernel mark at all when no page came in since `entry`
+/// (module docs, "Quiet calls").
 #[must_use]
 pub fn exit_marks(entry: &EntryMarks) -> ExitMarks {
-    let mut s1 = 0;
-    for _ in 0..8 {
-        s1 = SEQ.load(Ordering::Acquire);
-        if s1 & 1 == 1 {
-            std::hint::spin_loop();
-            continue;
-        }
+    let read = read_consistently(|seq| {
         let usage = crate::base::rss::kernel_usage();
         let faults = usage.map(|u| u.faults);
-        let quiet = faults.is_some() && faults == entry.faults;
-        let (rss, rss_floor, rss_now) = if !USE_VM_HWM.load(Ordering::Relaxed) {
-            (
-                usage.map(|u| u.max_rss),
-                RSS_FLOOR.load(Ordering::Relaxed),
-                None,
-            )
-        } else if quiet {
-            (None, VM_FLOOR.load(Ordering::Relaxed), None)
+        let (rss, rss_floor, rss_now) = if faults.is_some() && faults == entry.faults {
+            (None, u64::MAX, None)
         } else {
-            vm_mark_or(usage)
+            kernel_mark(|| usage)
         };
-        let heap = crate::memory::alloc::heap_peak();
-        fence(Ordering::Acquire);
-        if SEQ.load(Ordering::Relaxed) == s1 {
-            let epoch = s1 / 2;
-            if rss.is_some() {
-                remember(s1, faults, rss, rss_floor);
-            } else if epoch == entry.marks.epoch {
+        let marks = Marks {
+            epoch: seq / 2,
+            rss,
+            rss_floor,
+            heap: crate::memory::alloc::heap_peak(),
+        };
+        (ExitMarks { marks, rss_now }, faults)
+    });
+    match read {
+        Ok((seq, (exit, faults))) => {
+            if exit.marks.rss.is_some() {
+                remember(seq, faults, exit.marks.rss, exit.marks.rss_floor);
+            } else if exit.marks.epoch == entry.marks.epoch {
                 // Quiet: the mark is still the one read (or reused) at entry.
-                remember(s1, faults, entry.marks.rss, entry.marks.rss_floor);
+                remember(seq, faults, entry.marks.rss, entry.marks.rss_floor);
             }
-            return ExitMarks {
-                marks: Marks {
-                    epoch,
-                    rss,
-                    rss_floor,
-                    heap,
-                },
-                rss_now,
-            };
+            exit
         }
-    }
-    ExitMarks {
-        marks: unknown_marks(s1),
-        rss_now: None,
+        Err(seq) => ExitMarks {
+            marks: unknown_marks(seq),
+            rss_now: None,
+        },
     }
 }
 
@@ -318,18 +299,8 @@ pub fn epoch() -> u64 {
 /// does the 2.5 µs read's job.
 #[must_use]
 pub(crate) fn sampler_mark() -> (Option<u64>, u64) {
-    let vm = if USE_VM_HWM.load(Ordering::Relaxed) {
-        crate::memory::hwm::vm_hwm()
-    } else {
-        None
-    };
-    match vm {
-        Some(v) => (Some(v), VM_FLOOR.load(Ordering::Relaxed)),
-        None => (
-            crate::memory::hwm::max_rss(),
-            RSS_FLOOR.load(Ordering::Relaxed),
-        ),
-    }
+    let (rss, floor, _) = kernel_mark(crate::base::rss::kernel_usage);
+    (rss, floor)
 }
 
 /// Starts a new epoch: inside the odd window, resets the heap peak and (if `reset_kernel`) the
