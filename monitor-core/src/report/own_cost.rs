@@ -3,6 +3,7 @@
 
 use super::units::{count, duration_ms};
 use super::Report;
+use crate::base::clock::ms;
 use crate::base::own_cost::{Part, Totals};
 use serde::{Deserialize, Serialize};
 
@@ -35,11 +36,6 @@ pub struct OwnCost {
     /// they receive has only the building part).
     #[serde(default)]
     pub finish_ms: f64,
-}
-
-#[allow(clippy::cast_precision_loss)]
-fn ms(ns: u64) -> f64 {
-    ns as f64 / 1e6
 }
 
 impl OwnCost {

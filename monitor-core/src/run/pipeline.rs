@@ -415,10 +415,13 @@ impl Run {
         let mut report = build_report(state, end_ticks, self.worker.is_some());
         report.worker.clone_from(&self.worker);
         // What the listeners receive counts the building; the report returned, the listeners too.
-        report.own_cost.finish_ms = ms(crate::base::clock::nanos_between(
-            end_ticks,
-            crate::base::clock::now_ticks(),
-        ));
+        let finish_ms = || {
+            ms(crate::base::clock::nanos_between(
+                end_ticks,
+                crate::base::clock::now_ticks(),
+            ))
+        };
+        report.own_cost.finish_ms = finish_ms();
         // The listeners' warnings (a full disk, a gateway down) reach stderr when the program
         // installed no subscriber.
         crate::config::stderr_events::surfaced(|| {
@@ -437,10 +440,7 @@ impl Run {
                 "pipeline finished"
             );
         });
-        report.own_cost.finish_ms = ms(crate::base::clock::nanos_between(
-            end_ticks,
-            crate::base::clock::now_ticks(),
-        ));
+        report.own_cost.finish_ms = finish_ms();
         LAST_REPORT.store(Some(Arc::new(report.clone())));
         report
     }
