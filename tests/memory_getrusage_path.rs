@@ -5,19 +5,10 @@
 //! parent is this small test process.
 #![cfg(target_os = "linux")]
 use monitor::monitor_step;
-use std::process::Command;
+use monitor_test_support::{child_test, output_of, resident_mib};
 use std::time::Duration;
 
-const CHILD: &str = "MONITOR_TEST_GETRUSAGE_CHILD";
 const MIB: u64 = 1 << 20;
-
-fn touch(mib: usize) -> Vec<u8> {
-    let mut v = vec![0u8; mib << 20];
-    for page in v.chunks_mut(4096) {
-        page[0] = 1;
-    }
-    v
-}
 
 #[monitor_step]
 fn warm_up() {
@@ -27,14 +18,14 @@ fn warm_up() {
 #[monitor_step]
 fn short_spike() {
     std::thread::sleep(Duration::from_millis(5));
-    std::hint::black_box(touch(96));
+    std::hint::black_box(resident_mib(96));
     std::thread::sleep(Duration::from_millis(5));
 }
 
 #[monitor_step]
 fn spike_between_ticks() {
     std::thread::sleep(Duration::from_millis(150));
-    std::hint::black_box(touch(96));
+    std::hint::black_box(resident_mib(96));
     std::thread::sleep(Duration::from_millis(150));
 }
 
@@ -47,24 +38,16 @@ fn growth_mib(site: &str) -> u64 {
 
 #[test]
 fn spike_caught_reading_getrusage() {
-    if std::env::var_os(CHILD).is_none() {
-        let out = Command::new(std::env::current_exe().unwrap())
-            .args(["--exact", "spike_caught_reading_getrusage", "--nocapture"])
-            .env(CHILD, "1")
-            .output()
-            .expect("re-run the test binary");
-        let stdout = String::from_utf8_lossy(&out.stdout);
-        let stderr = String::from_utf8_lossy(&out.stderr);
-        assert!(out.status.success(), "child failed:\n{stdout}\n{stderr}");
-        assert!(
-            stdout.contains("CHILD RAN"),
-            "the child did not run the test:\n{stdout}"
-        );
-        return;
-    }
+    let (stdout, _) = output_of(&mut child_test("child_spike_caught_reading_getrusage"));
+    assert!(stdout.contains("CHILD RAN"), "{stdout}");
+}
+
+#[test]
+#[ignore = "run by spike_caught_reading_getrusage, in a process of its own"]
+fn child_spike_caught_reading_getrusage() {
     // Ballast above the parent's RSS, so that after a reset the kernel's sticky mark (the
     // parent's RSS at fork) is below the real one and the sampler picks getrusage.
-    let ballast = touch(48);
+    let ballast = resident_mib(48);
     monitor::Config::builder()
         .sample_interval(Duration::from_millis(10))
         .install();

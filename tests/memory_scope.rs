@@ -3,6 +3,7 @@
 //! by `finish()`, and logged as one structured event when it ends, by `finish()` or by drop.
 //! Serial: RSS is process-wide, so concurrent tests would see each other's memory.
 use monitor::testing::capture;
+use monitor_test_support::resident_mib;
 use serial_test::serial;
 use std::alloc::System;
 
@@ -11,14 +12,6 @@ static ALLOC: monitor::TrackingAllocator<System> = monitor::TrackingAllocator::n
 
 const MIB: u64 = 1 << 20;
 
-fn touch(mib: usize) -> Vec<u8> {
-    let mut v = vec![0u8; mib << 20];
-    for page in v.chunks_mut(4096) {
-        page[0] = 1;
-    }
-    v
-}
-
 #[test]
 #[serial] // RSS is process-wide: one measuring test at a time
 fn figures_while_alive_and_at_the_end() {
@@ -26,7 +19,7 @@ fn figures_while_alive_and_at_the_end() {
     let (report, events) = capture(|| {
         let scope = monitor::memory_scope("build_index");
         assert_eq!(scope.name(), "build_index");
-        let held = touch(96);
+        let held = resident_mib(96);
         let mid = scope.current();
         assert!(
             mid.rss_end.unwrap() >= mid.rss_start.unwrap() + 90 * MIB,
@@ -79,7 +72,7 @@ fn dropping_the_guard_logs_too() {
     monitor::testing::without_history();
     let ((), events) = capture(|| {
         let _scope = monitor::memory_scope(format!("chunk {}", 7));
-        drop(touch(8));
+        drop(resident_mib(8));
     });
     let logged: Vec<_> = events
         .iter()
@@ -95,9 +88,9 @@ fn dropping_the_guard_logs_too() {
 fn a_guard_moved_to_another_thread_reports_no_allocated_figure() {
     monitor::testing::without_history();
     let scope = monitor::memory_scope("moved");
-    drop(touch(8));
+    drop(resident_mib(8));
     let report = std::thread::spawn(move || {
-        drop(touch(64));
+        drop(resident_mib(64));
         scope.finish()
     })
     .join()

@@ -23,6 +23,17 @@ pub fn free_port() -> u16 {
     listener.local_addr().expect("local address").port()
 }
 
+/// `mib` MiB with a byte written on every page, so all of it is resident (counted in RSS), not
+/// only reserved: what the memory tests spike and hold.
+#[must_use]
+pub fn resident_mib(mib: usize) -> Vec<u8> {
+    let mut v = vec![0u8; mib << 20];
+    for page in v.chunks_mut(4096) {
+        page[0] = 1;
+    }
+    v
+}
+
 /// The names of the entries of `dir`, sorted: what a test sees of a folder after a write (the
 /// file, and no temporary file left beside it).
 ///
